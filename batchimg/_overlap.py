@@ -1,0 +1,395 @@
+"""Overlap planning: the one place that turns local steps into chunked computations.
+
+A *local step* is a function of a numpy block whose output pixel depends only on
+input pixels within a fixed reach (its *depth*, per axis). scipy.ndimage run on a
+block that carries ``depth`` extra pixels on every side that is not the array's
+true edge gives, on the block's core, exactly what it gives on the whole array:
+
+- ``reflect``, ``mirror``, ``nearest`` and ``constant`` exchange halos with
+  ``boundary="none"``: a block at the array's edge is not padded, so scipy sees the
+  true edge and applies the mode itself, exactly as on the whole array;
+- ``wrap`` exchanges periodic halos, and scipy (still told ``wrap``) only disturbs
+  the margin that is trimmed away.
+
+Depth comes from the step's parameters (scipy's own radius rules). An axis that is
+one chunk needs no halo; an axis whose chunks are thinner than the depth is
+rechunked to at least the depth; an axis shorter than the depth becomes one chunk,
+so a filter wider than a chunk or than the whole axis works as in scipy.
+
+A *chain* of steps can run as one halo exchange per step, or fused into groups that
+exchange the summed depth once and trim each step's reach as they go. Fusing saves
+exchanges and tasks, but the first steps of a group compute on wider blocks;
+:func:`plan_chain` picks the grouping with the least estimated work (see
+``benchmarks/overlap_plans.py`` for the measurements behind the cost weights).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dask.array as da
+import numpy as np
+from dask.array.overlap import ensure_minimum_chunksize
+from dask.base import tokenize
+
+from .errors import InvalidParameterError
+
+#: scipy mode -> dask boundary for the halo exchange.
+BOUNDARY = {
+    "reflect": "none",
+    "mirror": "none",
+    "nearest": "none",
+    "constant": "none",
+    "wrap": "periodic",
+}
+
+#: Estimated cost of assembling one voxel of an overlapped block, in the unit of
+#: ``Step.cost`` (one 3-tap 1-D filter pass over one voxel).
+COPY_COST = 1.5
+#: Estimated fixed cost of one task, in voxel-units.
+TASK_COST = 20_000.0
+
+
+@dataclass(frozen=True, eq=False)
+class Step:
+    """One local operation, ready to run on numpy blocks.
+
+    Parameters
+    ----------
+    name : str
+        The public operation name (used in graph key names).
+    kernel : callable
+        ``kernel(block, *extra_blocks) -> block`` on numpy arrays of the input's
+        dimensionality; it must return an array of the same shape.
+    depth : tuple of int
+        The reach of one output pixel into the input, per axis.
+    boundary : tuple of str
+        ``"none"`` or ``"periodic"`` per axis (from the scipy mode, see BOUNDARY).
+    dtype : numpy.dtype
+        The output dtype (scipy's rule for the operation).
+    token : str
+        A deterministic token of the operation and its normalised parameters.
+    cost : float
+        Estimated work per voxel, in 3-tap 1-D filter passes (used by the planner).
+    extra : tuple of dask arrays
+        Further inputs of the input's shape (a mask), overlapped like the input.
+        A step with extras runs alone, never fused.
+    """
+
+    name: str
+    kernel: Callable[..., np.ndarray]
+    depth: tuple[int, ...]
+    boundary: tuple[str, ...]
+    dtype: np.dtype
+    token: str
+    cost: float = 1.0
+    extra: tuple = field(default=())
+
+
+def make_step(
+    name: str,
+    kernel: Callable[..., np.ndarray],
+    *,
+    ndim: int,
+    axes: tuple[int, ...],
+    reach: Sequence[int],
+    modes: Sequence[str],
+    dtype: Any,
+    params: Any,
+    cost: float = 1.0,
+    extra: tuple = (),
+) -> Step:
+    """Build a :class:`Step` for an operation over ``axes`` of an ``ndim`` array.
+
+    ``kernel`` works on an array whose dimensions are exactly ``axes`` (in that
+    order); the other axes are *batch* axes (the images of a stack): the step calls
+    the kernel once per index along them, so pixels never mix across images.
+    ``reach`` and ``modes`` are given per operated axis.
+    """
+    depth = [0] * ndim
+    boundary = ["none"] * ndim
+    for a, r, m in zip(axes, reach, modes, strict=True):
+        depth[a] = int(r)
+        boundary[a] = BOUNDARY[m]
+    if tuple(axes) != tuple(range(ndim)):
+        kernel = functools.partial(_over_axes, kernel=kernel, axes=tuple(axes), dtype=dtype)
+    return Step(
+        name=name,
+        kernel=kernel,
+        depth=tuple(depth),
+        boundary=tuple(boundary),
+        dtype=np.dtype(dtype),
+        token=tokenize(name, ndim, axes, params),
+        cost=float(cost),
+        extra=tuple(extra),
+    )
+
+
+def _over_axes(block, *extra, kernel, axes, dtype):
+    """Run ``kernel`` on every sub-array of ``block`` spanned by ``axes``."""
+    k = len(axes)
+    lead = [a for a in range(block.ndim) if a not in axes]
+    order = lead + list(axes)
+    moved = np.transpose(block, order)
+    moved_extra = [np.transpose(e, order) for e in extra]
+    out = np.empty(moved.shape, dtype=dtype)
+    for idx in np.ndindex(*moved.shape[: moved.ndim - k]):
+        out[idx] = kernel(moved[idx], *(e[idx] for e in moved_extra))
+    return np.transpose(out, np.argsort(order))
+
+
+def as_dask(image: Any, name: str = "image") -> da.Array:
+    """Return ``image`` as a dask array (numpy arrays become a single chunk)."""
+    if isinstance(image, da.Array):
+        return image
+    arr = np.asarray(image)
+    if arr.dtype == object:
+        raise InvalidParameterError(f"{name} must be a numeric array; got dtype object.")
+    return da.from_array(arr, chunks=arr.shape or ())
+
+
+def _meta(ndim: int, dtype: Any) -> np.ndarray:
+    return np.empty((0,) * ndim, dtype=dtype)
+
+
+def _axis_plan(x: da.Array, depth: Sequence[int]) -> tuple[da.Array, tuple[int, ...]]:
+    """Rechunk ``x`` so each axis can exchange ``depth``; return it and the real depths."""
+    new_chunks = []
+    real = []
+    for size, chunks, d in zip(x.shape, x.chunks, depth, strict=True):
+        if d == 0 or len(chunks) == 1:
+            new_chunks.append(chunks)
+            real.append(0)
+        elif d >= size:
+            new_chunks.append((size,))
+            real.append(0)
+        else:
+            c = ensure_minimum_chunksize(d, chunks)
+            new_chunks.append(c)
+            real.append(d if len(c) > 1 else 0)
+    new_chunks = tuple(new_chunks)
+    if new_chunks != x.chunks:
+        x = x.rechunk(new_chunks)
+    return x, tuple(real)
+
+
+def _run_group(block, *extra, steps, depth, boundary, nblocks, block_id=None):
+    """Run a fused group of steps on one overlapped block, trimming as it goes."""
+    left = []
+    right = []
+    for a, d in enumerate(depth):
+        periodic = boundary[a] == "periodic"
+        left.append(d if (periodic or block_id[a] > 0) else 0)
+        right.append(d if (periodic or block_id[a] < nblocks[a] - 1) else 0)
+    for step in steps:
+        block = step.kernel(block, *extra)
+        cut = []
+        for a, r in enumerate(step.depth):
+            cl, cr = min(r, left[a]), min(r, right[a])
+            left[a] -= cl
+            right[a] -= cr
+            cut.append(slice(cl, block.shape[a] - cr))
+        cut = tuple(cut)
+        block = block[cut]
+        extra = tuple(e[cut] for e in extra)
+    rest = tuple(slice(lo, block.shape[a] - hi) for a, (lo, hi) in enumerate(zip(left, right)))
+    return np.ascontiguousarray(block[rest])
+
+
+def _apply_group(x: da.Array, steps: Sequence[Step]) -> da.Array:
+    ndim = x.ndim
+    boundary = steps[0].boundary
+    total = tuple(sum(s.depth[a] for s in steps) for a in range(ndim))
+    extras = steps[0].extra if len(steps) == 1 else ()
+    x, depth = _axis_plan(x, total)
+    extras = tuple(e.rechunk(x.chunks) for e in extras)
+    label = "-".join(s.name for s in steps)
+    name = f"{label}-{tokenize(x.name, [s.token for s in steps], depth, boundary, [e.name for e in extras])}"
+    dtype = steps[-1].dtype
+    kwargs = dict(
+        steps=tuple(steps),
+        depth=depth,
+        boundary=boundary,
+        nblocks=x.numblocks,
+    )
+    if not any(depth):
+        return da.map_blocks(
+            _run_group,
+            x,
+            *extras,
+            name=name,
+            dtype=dtype,
+            meta=_meta(ndim, dtype),
+            **kwargs,
+        )
+    depth_map = dict(enumerate(depth))
+    bmap = {a: boundary[a] for a in range(ndim)}
+    ov = [da.overlap.overlap(a, depth=depth_map, boundary=bmap) for a in (x, *extras)]
+    return da.map_blocks(
+        _run_group,
+        *ov,
+        name=name,
+        chunks=x.chunks,
+        dtype=dtype,
+        meta=_meta(ndim, dtype),
+        **kwargs,
+    )
+
+
+def apply(image: Any, step: Step) -> da.Array:
+    """Run one step over ``image`` with one halo exchange; lazy dask array out."""
+    return apply_chain(image, [step], plan="per-step")
+
+
+def _group_cost(chunk: Sequence[int], steps: Sequence[Step], multi: Sequence[bool]) -> float:
+    ndim = len(chunk)
+    total = [sum(s.depth[a] for s in steps) if multi[a] else 0 for a in range(ndim)]
+    pad = list(total)
+    work = COPY_COST * math.prod(c + 2 * p for c, p in zip(chunk, pad)) if any(total) else 0.0
+    for s in steps:
+        work += s.cost * math.prod(c + 2 * p for c, p in zip(chunk, pad))
+        pad = [max(p - (s.depth[a] if multi[a] else 0), 0) for a, p in enumerate(pad)]
+    return work + TASK_COST
+
+
+def _fusable(a: Step, b: Step) -> bool:
+    return a.boundary == b.boundary and not a.extra and not b.extra
+
+
+def plan_chain(
+    chunks: Sequence[Sequence[int]], steps: Sequence[Step], plan: str = "auto"
+) -> list[list[Step]]:
+    """Group consecutive steps into halo exchanges.
+
+    Parameters
+    ----------
+    chunks : sequence of sequences of int
+        The dask chunks of the input.
+    steps : sequence of Step
+        The chain, in order.
+    plan : {"auto", "fused", "per-step"}
+        ``"per-step"`` exchanges halos before every step with depth;
+        ``"fused"`` fuses every run of compatible steps into one exchange;
+        ``"auto"`` picks the grouping with the least estimated work on the
+        typical chunk (dynamic programming over the chain's split points).
+
+    Returns
+    -------
+    list of list of Step
+        The groups, in order.
+    """
+    if plan not in ("auto", "fused", "per-step"):
+        raise InvalidParameterError(
+            f"plan must be one of 'auto', 'fused', 'per-step'; got {plan!r}."
+        )
+    steps = list(steps)
+    if not steps:
+        return []
+    if plan == "per-step":
+        # steps with no depth still ride along with their predecessor: no exchange to save
+        groups: list[list[Step]] = []
+        for s in steps:
+            if groups and not any(s.depth) and _fusable(groups[-1][-1], s):
+                groups[-1].append(s)
+            else:
+                groups.append([s])
+        return groups
+    if plan == "fused":
+        groups = [[steps[0]]]
+        for s in steps[1:]:
+            if _fusable(groups[-1][-1], s):
+                groups[-1].append(s)
+            else:
+                groups.append([s])
+        return groups
+    chunk = [max(c) for c in chunks]
+    multi = [len(c) > 1 for c in chunks]
+    n = len(steps)
+    best = [0.0] + [math.inf] * n
+    cut = [0] * (n + 1)
+    for j in range(1, n + 1):
+        for i in range(j - 1, -1, -1):
+            group = steps[i:j]
+            if i < j - 1 and not _fusable(steps[j - 2], steps[j - 1]):
+                break
+            cost = best[i] + _group_cost(chunk, group, multi)
+            if cost < best[j]:
+                best[j], cut[j] = cost, i
+    groups = []
+    j = n
+    while j > 0:
+        groups.append(steps[cut[j] : j])
+        j = cut[j]
+    return groups[::-1]
+
+
+def apply_chain(image: Any, steps: Sequence[Step], *, plan: str = "auto") -> da.Array:
+    """Run a chain of local steps over ``image``, lazily, with the chosen plan.
+
+    Every plan gives the same array, identical to running the steps one after the
+    other with scipy on the whole in-memory array; plans differ only in speed.
+    """
+    x = as_dask(image)
+    for group in plan_chain(x.chunks, steps, plan):
+        x = _apply_group(x, group)
+    return x
+
+
+def map_images(
+    func: Callable[..., np.ndarray],
+    image: da.Array,
+    *,
+    image_axes: int,
+    dtype: Any,
+    name: str,
+    token: Any,
+) -> da.Array:
+    """Apply ``func`` to blocks that hold whole images along the last ``image_axes`` axes.
+
+    The image axes are rechunked to one chunk each, so ``func`` sees complete images
+    (for per-image thresholds and other whole-image point operations).
+    """
+    x = as_dask(image)
+    lead = x.ndim - image_axes
+    x = x.rechunk(x.chunks[:lead] + tuple((s,) for s in x.shape[lead:]))
+    return da.map_blocks(
+        func,
+        x,
+        name=f"{name}-{tokenize(x.name, token)}",
+        dtype=dtype,
+        meta=_meta(x.ndim, dtype),
+    )
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What a step builder may know of its input before any pixel is read."""
+
+    ndim: int
+    dtype: np.dtype
+
+
+def local_operation(builder: Callable[..., Step]) -> Callable[..., da.Array]:
+    """Turn a step builder ``builder(spec, *args, **kwargs) -> Step`` into a public operation.
+
+    The public function takes ``image`` (numpy or dask) in place of ``spec`` and
+    returns the lazy dask array of :func:`apply`; the builder stays reachable as
+    ``operation.step`` so the workflow runner can plan chains of steps.
+    """
+    import inspect
+
+    @functools.wraps(builder)
+    def operation(image, *args, **kwargs):
+        x = as_dask(image)
+        return apply(x, builder(Spec(x.ndim, x.dtype), *args, **kwargs))
+
+    sig = inspect.signature(builder)
+    params = list(sig.parameters.values())
+    params[0] = params[0].replace(name="image", annotation="ArrayLike")
+    operation.__signature__ = sig.replace(parameters=params, return_annotation="dask.array.Array")
+    operation.step = builder
+    return operation

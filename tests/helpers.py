@@ -1,0 +1,74 @@
+"""Oracle assertions and fixtures shared by the tests.
+
+The oracle is scipy.ndimage (or scikit-image) on the whole in-memory array; every
+comparison here is exact: same dtype, same shape, same bits (NaNs compare equal).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def compute(x):
+    """A numpy array from a dask or numpy array."""
+    return x.compute() if isinstance(x, da.Array) else np.asarray(x)
+
+
+def assert_same(actual, expected, *, check_dtype: bool = True) -> None:
+    """Assert ``actual`` equals ``expected`` bit for bit, dtype included."""
+    got = compute(actual)
+    want = np.asarray(expected)
+    if isinstance(actual, da.Array):
+        # the lazy array must announce the dtype and shape it computes
+        assert actual.dtype == got.dtype, (actual.dtype, got.dtype)
+        assert actual.shape == got.shape, (actual.shape, got.shape)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    if check_dtype:
+        assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    np.testing.assert_array_equal(got, want, strict=False)
+    if got.dtype.kind == "f":
+        # assert_array_equal treats -0.0 == 0.0 and NaN == NaN; compare the bits too
+        assert np.array_equal(got.view(np.uint8), want.astype(got.dtype).view(np.uint8))
+
+
+def chunkings(shape, reach: int = 3):
+    """Named chunkings of ``shape``: single, even, uneven, 1-pixel, thinner than ``reach``."""
+    shape = tuple(shape)
+    out = {
+        "single": shape,
+        "even": tuple(max(s // 2, 1) for s in shape),
+        "uneven": tuple(max((s * 2) // 5, 1) for s in shape),
+        "thin": tuple(max(min(reach - 1, s), 1) for s in shape),
+    }
+    if np.prod(shape) <= 4096:
+        out["one-pixel"] = (1,) * len(shape)
+    else:
+        out["one-pixel-row"] = (1,) + shape[1:]
+    return out
+
+
+def shared_image(name: str) -> np.ndarray:
+    """Load ``../shared/data/<name>.npy``, or skip the test saying why."""
+    path = SHARED_DATA / f"{name}.npy"
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the shared test images live beside the repository")
+    return np.load(path)
+
+
+def random_image(shape, dtype, seed: int = 1234) -> np.ndarray:
+    """A seeded random image spanning a useful part of ``dtype``'s range."""
+    rng = np.random.default_rng(seed)
+    dtype = np.dtype(dtype)
+    if dtype == bool:
+        return rng.random(shape) > 0.5
+    if dtype.kind in "ui":
+        hi = min(np.iinfo(dtype).max, 1000)
+        lo = 0 if dtype.kind == "u" else -hi
+        return rng.integers(lo, hi, size=shape, endpoint=True).astype(dtype)
+    return (rng.standard_normal(shape) * 50 + 100).astype(dtype)
