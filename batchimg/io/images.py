@@ -128,7 +128,7 @@ def _resolve_paths(source: Any) -> list[str]:
             return sorted(paths, key=natural_sort_key)
         if os.path.isfile(text):
             return [text]
-        if isinstance(source, str) and _is_glob(text):
+        if _is_glob(text):
             paths = [p for p in glob.glob(text, recursive=True) if os.path.isfile(p)]
             if not paths:
                 raise InputNotFoundError(f"glob pattern {text!r} matches no files.")

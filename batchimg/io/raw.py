@@ -20,8 +20,8 @@ class RawFile:
 
     It holds ``(path, shape, dtype, offset, order)`` and nothing else, so a dask
     graph built on it pickles to a few hundred bytes whatever the file's size.
-    Indexing opens a read-only :class:`numpy.memmap`, copies the selection out and
-    closes the map again.
+    Indexing opens a read-only :class:`numpy.memmap`, copies the selection out (as a
+    C-contiguous array, whatever ``order``) and closes the map again.
 
     Parameters
     ----------
@@ -57,7 +57,7 @@ class RawFile:
             order=self.order,
         )
         try:
-            return np.array(mm[key])
+            return np.array(mm[key], order="C", copy=True)
         finally:
             del mm
 
