@@ -447,9 +447,16 @@ def test_raw_graph_names_are_deterministic(raw_volume):
 # --------------------------------------------------------------------------- zarr
 
 
-def test_zarr_round_trip_with_storage_chunks(tmp_path):
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_zarr_round_trip_with_storage_chunks(tmp_path, zarr_format):
     vol = rng().integers(0, 1000, size=(20, 30, 25)).astype(np.uint16)
-    z = zarr.create_array(tmp_path / "v.zarr", shape=vol.shape, chunks=(7, 10, 25), dtype="u2")
+    z = zarr.create_array(
+        tmp_path / "v.zarr",
+        shape=vol.shape,
+        chunks=(7, 10, 25),
+        dtype="u2",
+        zarr_format=zarr_format,
+    )
     z[:] = vol
     x = open_zarr(tmp_path / "v.zarr")
     assert x.chunks == ((7, 7, 6), (10, 10, 10), (25,))
@@ -457,6 +464,16 @@ def test_zarr_round_trip_with_storage_chunks(tmp_path):
     assert_same(x, zarr.open_array(tmp_path / "v.zarr", mode="r")[...])
     assert graph_nbytes(x) < 64 * 1024
     assert open_zarr(str(tmp_path / "v.zarr")).name == x.name
+
+
+def test_zarr_graph_holds_no_data(tmp_path):
+    z = zarr.create_array(
+        tmp_path / "big.zarr", shape=(256, 256, 128), chunks=(64, 128, 128), dtype="u2"
+    )
+    z[:64] = 7  # 4 MiB written, the rest is fill value
+    x = open_zarr(tmp_path / "big.zarr")
+    assert graph_nbytes(x) < 64 * 1024
+    assert_same(x[60:70, 0, :2], np.array([[7, 7]] * 4 + [[0, 0]] * 6, dtype=np.uint16))
 
 
 def test_zarr_sharded_arrays_chunk_by_shard(tmp_path):
@@ -565,3 +582,10 @@ def test_dask_array_io_objects_pickle(tmp_path, raw_volume):
         clone = pickle.loads(pickle.dumps(arr))
         assert isinstance(clone, da.Array)
         assert_same(clone, arr.compute())
+
+
+def test_very_large_images_get_a_hint(tmp_path, monkeypatch):
+    write_pngs(tmp_path, 1)  # 6 x 7 = 42 pixels, more than twice the limit below
+    monkeypatch.setattr(PIL.Image, "MAX_IMAGE_PIXELS", 20)
+    with pytest.raises(InputError, match=r"img0\.png' could not be read.*MAX_IMAGE_PIXELS = None"):
+        open_images(tmp_path)

@@ -211,8 +211,11 @@ def read_header(path: str) -> tuple[tuple[int, ...], np.dtype]:
             channels, dtype = _pil_mode_layout(mode)
             return (im.height, im.width, *channels), dtype
     except Exception as exc:  # any decoder failure means the file is unreadable
+        hint = ""
+        if type(exc).__name__ == "DecompressionBombError":
+            hint = " Hint: set PIL.Image.MAX_IMAGE_PIXELS = None to allow very large images."
         raise InputError(
-            f"{path!r} could not be read as an image (PNG, TIFF, JPEG or BMP): {exc}"
+            f"{path!r} could not be read as an image (PNG, TIFF, JPEG or BMP): {exc}{hint}"
         ) from exc
 
 
