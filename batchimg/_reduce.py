@@ -278,7 +278,13 @@ def merge(*tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return tables[0]
     if len(rows) == 1:
         return rows[0]
-    cat = _concat(rows)
+    return group(_concat(rows))
+
+
+def group(cat: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Merge the rows of one table that share an ``(image, label)`` (see :func:`merge`)."""
+    if len(cat["label"]) == 0:
+        return cat
     order = np.lexsort((cat["label"], cat["image"]))
     cat = {k: v[order] for k, v in cat.items()}
     img, lab = cat["image"], cat["label"]
@@ -367,7 +373,7 @@ def apply_mapping(block: np.ndarray, mapping: Any, dtype: Any) -> np.ndarray:
 
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"\s*(?:(?P<num>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?inf\b)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:-\d+)?)"
     r"|(?P<op><=|>=|==|!=|<|>)"
     r"|(?P<paren>[()]))"

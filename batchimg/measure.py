@@ -358,7 +358,7 @@ def _select(t: dict, mode: str, index: np.ndarray | None) -> tuple[dict, np.ndar
         rows = {k: v[keep] for k, v in t.items()}
         rows["label"] = np.ones(len(rows["label"]), np.int64)
         rows["image"] = np.zeros(len(rows["label"]), np.int64)
-        merged = _reduce.merge(rows)
+        merged = _reduce.group(rows)
         found = np.array([len(merged["label"]) == 1])
         if not found[0]:
             merged = {k: np.zeros((1,) + v.shape[1:], v.dtype) for k, v in merged.items()}
