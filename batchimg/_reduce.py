@@ -58,6 +58,9 @@ TABLE_FACTOR = 4
 #: by bincount; a wider (sparse) range by hashing.
 RANGE_FACTOR = 2
 _SLACK = 1 << 16
+#: Blocks are measured in slabs along axis 0 of about this many pixels, so the
+#: per-pixel temporaries stay in cache; the slab tables are then merged.
+SLAB = 1 << 18
 
 
 def compact(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -134,7 +137,8 @@ def _image_stats(
                 sel = [None] * ndim
                 sel[k] = slice(None)
                 comb = (inv_nd + (n + 1) * np.arange(sk, dtype=np.intp)[tuple(sel)]).ravel()
-                table = np.bincount(comb, minlength=sk * (n + 1)).reshape(sk, n + 1)[:, :n]
+                if needs & {"coords", "bbox"}:
+                    table = np.bincount(comb, minlength=sk * (n + 1)).reshape(sk, n + 1)[:, :n]
                 if "coords" in needs:
                     csum[:, k] = pos @ table
                 if "bbox" in needs:
@@ -197,6 +201,24 @@ def _image_stats(
     return out
 
 
+def _slabbed_stats(lab, img, offset, gshape, needs) -> dict[str, np.ndarray]:
+    """Run :func:`_image_stats` over slabs along axis 0 that fit in cache, then merge."""
+    if lab.ndim < 2 or lab.size <= SLAB:
+        return _image_stats(lab, img, offset, gshape, needs)
+    step = max(1, SLAB // (lab.size // lab.shape[0]))
+    parts = []
+    for s in range(0, lab.shape[0], step):
+        sub = slice(s, s + step)
+        t = _image_stats(
+            lab[sub], None if img is None else img[sub], (offset[0] + s, *offset[1:]), gshape, needs
+        )
+        t["image"] = np.zeros(len(t["label"]), np.int64)
+        parts.append(t)
+    t = merge(*parts)
+    del t["image"]
+    return t
+
+
 def _extremes(dtype: np.dtype) -> tuple[Any, Any]:
     if dtype.kind == "f":
         return -np.inf, np.inf
@@ -250,7 +272,7 @@ def block_stats(
         if img.dtype == bool:
             img = img.view(np.uint8)
     if not stack:
-        t = _image_stats(lab, img, offset, gshape, needs)
+        t = _slabbed_stats(lab, img, offset, gshape, needs)
         t["image"] = np.zeros(len(t["label"]), np.int64)
         return t
     idtype = None if img is None else img.dtype

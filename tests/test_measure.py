@@ -139,6 +139,22 @@ def test_regionprops_spacing(dim):
     assert_table(got, skimage_table(lab, img, spacing=spacing))
 
 
+@pytest.mark.parametrize("dim", ["2d", "3d"])
+def test_large_blocks_are_measured_in_slabs(monkeypatch, dim):
+    monkeypatch.setattr(_reduce, "SLAB", 40)  # force the cache-sized slab path
+    monkeypatch.setattr(_reduce, "TABLE_FACTOR", 0)  # and the per-pixel fallback
+    monkeypatch.setattr(_reduce, "_SLACK", 0)
+    shape = SHAPES[dim]
+    lab = make_labels(shape, seed=31, values=[3, 90_000])
+    img = random_image(shape, np.float64)
+    got = measure.regionprops_table(lab, img, properties=ALL_PROPS)
+    want = skimage_table(lab, img)
+    want["intensity_sum"] = ndi.sum_labels(img, lab, want["label"].to_numpy())
+    assert_table(got, want)
+    kept = measure.filter_regions(da.from_array(lab, chunks=5), "area > 2").compute()
+    assert_same(kept, ndi.label(np.isin(lab, want["label"][want["area"] > 2]))[0].astype(np.int32))
+
+
 def test_regionprops_default_properties_and_numpy_input():
     lab = make_labels((20, 20))
     got = measure.regionprops_table(lab)
@@ -274,9 +290,11 @@ INDEXES = {
 
 
 @pytest.mark.parametrize("func", SCIPY_FUNCS)
-@pytest.mark.parametrize("index", list(INDEXES))
 @pytest.mark.parametrize(
-    ("dim", "chunking"), [("2d", c) for c in chunkings(SHAPES["2d"])] + [("3d", "uneven")]
+    ("dim", "chunking", "index"),
+    [("2d", c, "list") for c in chunkings(SHAPES["2d"])]
+    + [("2d", "uneven", i) for i in INDEXES if i != "list"]
+    + [("3d", c, i) for c in ("uneven", "one-pixel") for i in ("none", "array2d")],
 )
 def test_scipy_statistics_match(func, index, dim, chunking):
     if index == "absent-scalar" and func in ("minimum", "maximum"):
