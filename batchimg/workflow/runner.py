@@ -1,0 +1,816 @@
+"""Running a workflow: image collections per image in memory, volumes through dask.
+
+Two paths, both exact by construction:
+
+- **Collections** (a directory, glob or list of 2-D images, or RGB images that an
+  ``rgb_to_gray`` step converts): one task per chunk of files reads each image and
+  runs every step on the whole image in memory (a local step's kernel on the whole
+  image *is* the scipy function on it), labels it with ``scipy.ndimage.label``,
+  filters and measures its regions, writes its saved steps and labels into its slot
+  of the result arrays and returns its table rows. Labels are per image; the table
+  has the image's path, the per-image ``label`` and a ``global_label`` numbered
+  across the collection in file order (``scipy.ndimage.label`` of the stack with
+  no connectivity along the image axis). Steps with a whole-image statistic (an
+  Otsu threshold) use each image's own statistic.
+- **Volumes** (a raw file, a Zarr array, a single 3-D image, or an array): the local
+  steps run through :func:`batchimg._overlap.apply_chain` (fused halo exchanges),
+  then labelling, region filters and measurements; the result arrays are stored and
+  the table is computed in one ``dask.compute`` call, so nothing is computed twice
+  (a step both saved and used downstream is one array in the graph).
+
+The default scheduler is dask's local threads on all cores (scipy.ndimage releases
+the GIL); ``scheduler="processes"`` or ``"sync"`` choose another local scheduler, and
+any other string is the address of a running ``dask.distributed`` scheduler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import scipy.ndimage as ndi
+
+from .. import label as _label
+from .. import measure as _measure
+from .._overlap import Spec, apply_chain
+from ..errors import BatchimgError, InputError, InvalidParameterError, WorkflowError
+from . import outputs, registry
+from .spec import INPUT, Workflow
+
+#: Bytes per block that the default volume chunking aims at (float64 intermediates).
+VOLUME_CHUNK_BYTES = 8 * 2**20
+#: Bytes per collection task that the default image grouping aims at.
+COLLECTION_CHUNK_BYTES = 16 * 2**20
+_LOCAL_SCHEDULERS = ("threads", "processes", "sync", "synchronous")
+_RAW_SUFFIXES = (".raw", ".bin", ".dat")
+
+
+# ---------------------------------------------------------------------------
+# inputs
+
+
+@dataclass(frozen=True)
+class Source:
+    """An opened input: a collection of images or one volume.
+
+    Parameters
+    ----------
+    kind : {"collection", "volume"}
+        How the workflow runs on it.
+    data : dask.array.Array
+        The images stacked along axis 0 (collections) or the volume.
+    paths : list of str or None
+        The image files of a collection.
+    description : dict
+        What the input was (recorded with the results).
+    """
+
+    kind: str
+    data: da.Array
+    paths: list[str] | None
+    description: dict = field(default_factory=dict)
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        """The shape one workflow run sees: one image, or the whole volume."""
+        return tuple(self.data.shape[1:] if self.kind == "collection" else self.data.shape)
+
+    def fingerprint(self) -> str:
+        """Return a hash of the input's identity (paths, sizes, modification times)."""
+        return hashlib.sha256(repr(sorted(self.description.items())).encode()).hexdigest()[:16]
+
+
+def _stat(path: str) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
+
+
+def _is_zarr(path: str) -> bool:
+    return path.rstrip("/").endswith(".zarr") or any(
+        os.path.exists(os.path.join(path, m)) for m in ("zarr.json", ".zarray", ".zgroup")
+    )
+
+
+def _parse_chunks(chunks: Any, ndim: int | None = None) -> Any:
+    if chunks is None or isinstance(chunks, int | tuple | list):
+        return tuple(chunks) if isinstance(chunks, list) else chunks
+    if isinstance(chunks, str):
+        if chunks == "auto":
+            return None
+        try:
+            parts = tuple(int(c) for c in chunks.split(","))
+        except ValueError:
+            raise InvalidParameterError(
+                f"chunks must be an integer or comma-separated integers like '32,128,128'; "
+                f"got {chunks!r}."
+            ) from None
+        return parts[0] if len(parts) == 1 else parts
+    raise InvalidParameterError(f"chunks must be an integer or a tuple; got {chunks!r}.")
+
+
+def _volume_chunks(shape: tuple[int, ...], chunks: Any) -> tuple[int, ...]:
+    if chunks is None:
+        norm = da.core.normalize_chunks("auto", shape, limit=VOLUME_CHUNK_BYTES, dtype=np.float64)
+    else:
+        if isinstance(chunks, tuple) and len(chunks) != len(shape):
+            raise InvalidParameterError(
+                f"chunks must have one size per axis of the volume {shape}; got {chunks!r}."
+            )
+        norm = da.core.normalize_chunks(chunks, shape)
+    return tuple(max(c) for c in norm)
+
+
+def open_source(
+    source: Any,
+    *,
+    chunks: Any = None,
+    raw_shape: Any = None,
+    raw_dtype: Any = None,
+    raw_offset: int = 0,
+) -> Source:
+    """Open a workflow's input lazily, reading at most headers.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, sequence of paths, or array
+        A directory, glob, image file or list of files (a collection, or one 3-D
+        image: a volume), a raw file (with ``raw_shape`` and ``raw_dtype``), a Zarr
+        array, or a numpy/dask array (a volume).
+    chunks : int, str or tuple, optional
+        Images per task for collections; block shape for volumes (``"32,128,128"``).
+    raw_shape, raw_dtype, raw_offset
+        The layout of a raw file.
+
+    Returns
+    -------
+    Source
+
+    Raises
+    ------
+    InputNotFoundError, InputError, InvalidParameterError
+        For missing or unreadable inputs and bad chunking.
+    """
+    from ..io import open_images, open_raw, open_zarr
+
+    chunks = _parse_chunks(chunks)
+    if isinstance(source, np.ndarray | da.Array):
+        x = da.asarray(source)
+        x = x.rechunk(_volume_chunks(x.shape, chunks))
+        return Source("volume", x, None, {"array": f"{x.shape} {x.dtype}", "name": x.name})
+    if isinstance(source, str | os.PathLike):
+        path = os.fspath(source)
+        if raw_shape is not None or path.lower().endswith(_RAW_SUFFIXES):
+            if raw_shape is None or raw_dtype is None:
+                raise InvalidParameterError(
+                    f"a raw input needs its shape and dtype; got shape={raw_shape!r}, "
+                    f"dtype={raw_dtype!r} for {path!r}. Hint: --raw-shape 64,128,128 "
+                    "--raw-dtype uint8."
+                )
+            if isinstance(raw_shape, str):
+                raw_shape = tuple(int(s) for s in raw_shape.split(","))
+            x = open_raw(path, shape=raw_shape, dtype=raw_dtype, offset=int(raw_offset))
+            x = x.rechunk(_volume_chunks(x.shape, chunks))
+            size, mtime = _stat(path)
+            desc = {
+                "raw": os.path.abspath(path),
+                "shape": list(x.shape),
+                "dtype": str(x.dtype),
+                "offset": int(raw_offset),
+                "size": size,
+                "mtime_ns": mtime,
+            }
+            return Source("volume", x, None, desc)
+        if os.path.isdir(path) and _is_zarr(path):
+            x = open_zarr(path)
+            x = x.rechunk(_volume_chunks(x.shape, chunks))
+            desc = {"zarr": os.path.abspath(path), "shape": list(x.shape), "name": x.name}
+            return Source("volume", x, None, desc)
+    per_chunk = chunks if isinstance(chunks, int) else "auto"
+    if isinstance(chunks, tuple):
+        raise InvalidParameterError(
+            f"chunks must be a number of images per task for an image collection; got {chunks!r}."
+        )
+    stack = open_images(source, images_per_chunk=per_chunk)
+    data, paths = stack.data, stack.paths
+    image = data.shape[1:]
+    rgb = len(image) == 3 and image[-1] in (3, 4)
+    if len(paths) == 1 and len(image) == 3 and not rgb:
+        x = data[0].rechunk(_volume_chunks(image, chunks))
+        size, mtime = _stat(paths[0])
+        desc = {"file": os.path.abspath(paths[0]), "size": size, "mtime_ns": mtime}
+        return Source("volume", x, None, desc)
+    if per_chunk == "auto":
+        nbytes = int(np.prod(image)) * 8
+        per = max(1, min(COLLECTION_CHUNK_BYTES // max(nbytes, 1), -(-len(paths) // 4)))
+        data = open_images(paths, images_per_chunk=per).data
+    stats = [_stat(p) for p in paths]
+    desc = {
+        "images": [os.path.abspath(p) for p in paths],
+        "sizes": [s[0] for s in stats],
+        "mtimes_ns": [s[1] for s in stats],
+    }
+    return Source("collection", data, list(paths), desc)
+
+
+# ---------------------------------------------------------------------------
+# building steps
+
+
+def _operated_ndim(params: dict, ndim: int) -> int:
+    axes = params.get("axes")
+    if axes is None:
+        return ndim
+    return len(np.atleast_1d(axes))
+
+
+def resolve_params(op: registry.Op, params: dict, ndim: int) -> dict:
+    """Turn a step's YAML parameters into the function's keyword arguments."""
+    out = dict(params)
+    n = _operated_ndim(out, ndim)
+    for key in ("structure", "footprint"):
+        if out.get(key) is not None:
+            out[key] = registry.resolve_structure(out[key], n)
+    if out.get("weights") is not None:
+        out["weights"] = np.asarray(out["weights"], dtype=np.float64)
+    for key in ("sigma", "size", "order", "origin", "radius", "axes", "mode"):
+        if isinstance(out.get(key), list):
+            out[key] = tuple(out[key])
+    return out
+
+
+def _label_kernel(image: np.ndarray, *, structure: Any = None) -> np.ndarray:
+    out = np.empty(image.shape, _label.label_dtype(image.shape))
+    ndi.label(image, structure, output=out)
+    return out
+
+
+def _call_kernel(image: np.ndarray, *, func: Callable, params: dict) -> np.ndarray:
+    result = func(image, **params)
+    if isinstance(result, tuple):
+        result = result[0]
+    if isinstance(result, da.Array):
+        result = result.compute(scheduler="sync")
+    return np.asarray(result)
+
+
+def _sources(wf: Workflow) -> list[str]:
+    out = []
+    previous = INPUT
+    for s in wf.steps:
+        out.append(s.source if s.source is not None else previous)
+        previous = s.name
+    return out
+
+
+def needed_outputs(wf: Workflow) -> set[str]:
+    """Return the step outputs a run must materialise (saved, read by ``from``, labels, last)."""
+    need = set(wf.save) | {s.source for s in wf.steps if s.source is not None}
+    need.add(wf.steps[-1].name)
+    if wf.label_step is not None:
+        need.add(wf.label_step.name)
+    need.add(intensity_name(wf))
+    return need
+
+
+def intensity_name(wf: Workflow) -> str:
+    """Return the output measured as intensity: the input, or a first rgb_to_gray step."""
+    first = wf.steps[0]
+    return first.name if first.op == "rgb_to_gray" else INPUT
+
+
+def _fail(wf: Workflow, number: int, exc: Exception) -> WorkflowError:
+    s = wf.steps[number - 1]
+    text = getattr(exc, "reason", None) or str(exc)
+    return WorkflowError(text, source=wf.source, step=number, step_name=s.op)
+
+
+def build_graph(wf: Workflow, x: da.Array, need: set[str] | None = None) -> dict[str, da.Array]:
+    """Build the lazy arrays of a workflow over a volume (or a lazy stand-in).
+
+    Consecutive local steps whose intermediate outputs are not needed run as one
+    :func:`apply_chain`, so their halos are exchanged together; a needed output is
+    its own array, shared by the writer and the steps after it.
+
+    Returns
+    -------
+    dict of str to dask.array.Array
+        ``"input"`` and every needed step output (all of them when ``need`` is None).
+
+    Raises
+    ------
+    WorkflowError
+        When a step refuses its parameters or its input, naming the step.
+    """
+    ops = registry.operations()
+    arrays: dict[str, da.Array] = {INPUT: x}
+    dtypes: dict[str, np.dtype] = {INPUT: x.dtype}
+    shapes: dict[str, tuple[int, ...]] = {INPUT: tuple(x.shape)}
+    pending: dict[str, Any] = {}
+
+    def flush() -> None:
+        if pending:
+            arrays[pending["name"]] = apply_chain(pending["base"], pending["steps"], plan="auto")
+            pending.clear()
+
+    for number, (s, src) in enumerate(zip(wf.steps, _sources(wf), strict=True), 1):
+        op = ops[s.op]
+        keep = need is None or s.name in need
+        try:
+            params = resolve_params(op, s.params, len(shapes[src]))
+            if op.local:
+                if pending and pending["name"] == src:
+                    base = None
+                else:
+                    flush()
+                    base = arrays[src]
+                step = op.func.step(Spec(len(shapes[src]), dtypes[src], shapes[src]), **params)
+                if base is not None:
+                    pending.update(base=base, steps=[step], name=s.name)
+                else:
+                    pending["steps"].append(step)
+                    pending["name"] = s.name
+                dtypes[s.name] = step.dtype
+                shapes[s.name] = shapes[src]
+                if keep:
+                    flush()
+            else:
+                flush()
+                result = op.func(arrays[src], **params)
+                if isinstance(result, tuple):
+                    result = result[0]
+                arrays[s.name] = result
+                dtypes[s.name] = result.dtype
+                shapes[s.name] = tuple(result.shape)
+        except WorkflowError:
+            raise
+        except (BatchimgError, TypeError, ValueError) as exc:
+            raise _fail(wf, number, exc) from exc
+    flush()
+    return arrays
+
+
+def check_steps(wf: Workflow, ndim: int, dtype: Any, shape: tuple[int, ...] | None = None) -> None:
+    """Build every step for an input of ``ndim``, ``dtype``, ``shape``; read no pixel.
+
+    Raises
+    ------
+    WorkflowError
+        Naming the step that refuses its parameters for this input.
+    """
+    shape = tuple(shape) if shape is not None else (16,) * ndim
+    build_graph(wf, da.zeros(shape, dtype=dtype, chunks=shape), need=None)
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    """The per-image steps of a collection: ``(name, source, kernel)`` triples."""
+
+    steps: tuple[tuple[str, str, Callable[[np.ndarray], np.ndarray]], ...]
+
+    def __call__(self, image: np.ndarray, keep: Any = None) -> dict[str, np.ndarray]:
+        """Run every step on one in-memory image; return the outputs named in ``keep``."""
+        values = {INPUT: image}
+        last_use: dict[str, int] = {}
+        for i, (_, src, _) in enumerate(self.steps):
+            last_use[src] = i
+        for i, (name, src, kernel) in enumerate(self.steps):
+            values[name] = np.asarray(kernel(values[src]))
+            if keep is not None and src not in keep and last_use.get(src) == i and src != INPUT:
+                del values[src]
+        return values
+
+
+def image_plan(wf: Workflow, ndim: int, dtype: Any, shape: tuple[int, ...]) -> ImagePlan:
+    """Compile a workflow into in-memory kernels for images of one ``shape`` and ``dtype``.
+
+    Each local step is ``op.step(Spec(ndim, dtype, shape), **params).kernel``, which on
+    a whole image equals the scipy function; ``label`` is ``scipy.ndimage.label``;
+    other steps call the public function on the image and compute it in place.
+    """
+    check_steps(wf, ndim, dtype, shape)
+    lazy = build_graph(wf, da.zeros(shape, dtype=dtype, chunks=shape), need=None)
+    ops = registry.operations()
+    steps = []
+    for s, src in zip(wf.steps, _sources(wf), strict=True):
+        op = ops[s.op]
+        a = lazy[src]
+        params = resolve_params(op, s.params, a.ndim)
+        if op.local:
+            kernel = op.func.step(Spec(a.ndim, a.dtype, tuple(a.shape)), **params).kernel
+        elif s.op == "label":
+            kernel = functools.partial(_label_kernel, **params)
+        else:
+            kernel = functools.partial(_call_kernel, func=op.func, params=params)
+        steps.append((s.name, src, kernel))
+    return ImagePlan(tuple(steps))
+
+
+# ---------------------------------------------------------------------------
+# computing
+
+
+def _measure_image(lab: np.ndarray, intensity: np.ndarray | None, props: Sequence[str]):
+    needs_img = any(p in registry.intensity_properties() for p in props)
+    d = _measure.regionprops_delayed(lab, intensity if needs_img else None, properties=list(props))
+    return d.compute(scheduler="sync")
+
+
+def _collection_task(
+    paths: Sequence[str],
+    start: int,
+    plan: ImagePlan,
+    result: str,
+    saved: Sequence[str],
+    labels: str | None,
+    props: Sequence[str],
+    intensity: str,
+):
+    """Run the workflow on a chunk of images; write their arrays; return rows and counts."""
+    import pandas as pd
+    import zarr
+
+    from ..io import read_image
+
+    keep = set(saved) | ({labels} if labels else set()) | {intensity}
+    stacks: dict[str, list[np.ndarray]] = {name: [] for name in saved}
+    lab_stack = []
+    frames = []
+    counts = []
+    for path in paths:
+        values = plan(read_image(path), keep=keep)
+        for name in saved:
+            stacks[name].append(values[name])
+        if labels is not None:
+            lab = values[labels]
+            lab_stack.append(lab)
+            counts.append(int(lab.max()) if lab.size else 0)
+            if props:
+                frame = _measure_image(lab, values[intensity], props)
+                frame.insert(0, "image", path)
+                frames.append(frame)
+    stop = start + len(paths)
+    for name in saved:
+        zarr.open_array(os.path.join(result, name), mode="r+")[start:stop] = np.stack(stacks[name])
+    if labels is not None:
+        arr = zarr.open_array(os.path.join(result, outputs.LABELS_PATH), mode="r+")
+        arr[start:stop] = np.stack(lab_stack)
+    table = pd.concat(frames, ignore_index=True) if frames else None
+    return table, counts
+
+
+def _scheduler_kwargs(scheduler: str | None, workers: int | None) -> dict:
+    kw: dict[str, Any] = {"scheduler": scheduler or "threads"}
+    if workers is not None and kw["scheduler"] in ("threads", "processes"):
+        kw["num_workers"] = int(workers)
+    return kw
+
+
+def compute(
+    *objs: Any, scheduler: str | None = None, workers: int | None = None, progress: bool = False
+) -> tuple:
+    """Compute dask objects together, locally or on a ``dask.distributed`` scheduler.
+
+    Parameters
+    ----------
+    *objs
+        Dask collections (arrays, delayed).
+    scheduler : str, optional
+        ``"threads"`` (default), ``"processes"``, ``"sync"``, or the address of a
+        running distributed scheduler (``tcp://127.0.0.1:8786``).
+    workers : int, optional
+        Local threads or processes (default: all cores).
+    progress : bool, optional
+        Show a progress bar on stderr for computations longer than a second.
+
+    Returns
+    -------
+    tuple
+        The computed values, in order.
+    """
+    if scheduler is not None and scheduler not in _LOCAL_SCHEDULERS:
+        from distributed import Client
+        from distributed import progress as dprogress
+
+        try:
+            client = Client(scheduler, timeout="10s", set_as_default=False)
+        except OSError as exc:
+            raise InputError(
+                f"scheduler must be the address of a running dask scheduler; could not "
+                f"connect to {scheduler!r}: {exc}"
+            ) from exc
+        with client:
+            futures = client.compute(list(objs))
+            if progress:
+                dprogress(futures)
+            return tuple(client.gather(futures))
+    kw = _scheduler_kwargs(scheduler, workers)
+    if progress:
+        from dask.diagnostics import ProgressBar
+
+        bar = ProgressBar(minimum=1.0, out=sys.stderr)
+    else:
+        bar = contextlib.nullcontext()
+    with bar:
+        return dask.compute(*objs, **kw)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced.
+
+    Parameters
+    ----------
+    output : str
+        The output folder.
+    table : pandas.DataFrame or None
+        The measurements (None without a label step).
+    arrays : dict
+        Path inside ``result.zarr`` -> shape.
+    kind : str
+        ``"collection"`` or ``"volume"``.
+    seconds : float
+        Wall time of the run.
+    """
+
+    output: str
+    table: Any
+    arrays: dict
+    kind: str
+    seconds: float
+
+    @property
+    def n_regions(self) -> int:
+        """The number of rows of the table."""
+        return 0 if self.table is None else len(self.table)
+
+
+def _props(wf: Workflow) -> tuple[str, ...]:
+    if wf.label_step is None:
+        return ()
+    return wf.measure or _measure.DEFAULT_PROPERTIES
+
+
+def _table_path(output: str, table: str | None, table_format: str | None) -> str:
+    if table is None:
+        fmt = table_format or "csv"
+        if fmt not in ("csv", "parquet"):
+            raise InvalidParameterError(f"table_format must be 'csv' or 'parquet'; got {fmt!r}.")
+        table = f"measurements.{fmt}"
+    if os.path.dirname(table):
+        raise InvalidParameterError(
+            f"table must be a file name inside the output folder; got {table!r}."
+        )
+    return table
+
+
+def run(
+    workflow: Workflow,
+    source: Any,
+    output: str | os.PathLike,
+    *,
+    chunks: Any = None,
+    save: Sequence[str] | None = None,
+    raw_shape: Any = None,
+    raw_dtype: Any = None,
+    raw_offset: int = 0,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    table: str | None = None,
+    table_format: str | None = None,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Run ``workflow`` on ``source``; write ``result.zarr``, the table and ``summary.png``.
+
+    Parameters
+    ----------
+    workflow : Workflow
+        The validated workflow.
+    source : str, os.PathLike, sequence or array
+        The input (see :func:`open_source`).
+    output : str or os.PathLike
+        The output folder; see :mod:`batchimg.workflow.outputs` for its layout.
+    chunks : int, str or tuple, optional
+        Images per task (collections) or the block shape (volumes).
+    save : sequence of str, optional
+        Step outputs to save in addition to the workflow's ``save`` list.
+    raw_shape, raw_dtype, raw_offset
+        The layout of a raw input file.
+    workers : int, optional
+        Local threads or processes (default: all cores).
+    scheduler : str, optional
+        ``"threads"`` (default), ``"processes"``, ``"sync"``, or a distributed
+        scheduler's address.
+    table : str, optional
+        The table's file name (``measurements.parquet`` writes Parquet).
+    table_format : {"csv", "parquet"}, optional
+        The table's format when ``table`` is not given.
+    progress : bool, optional
+        Show a progress bar for runs longer than a second.
+    log : callable, optional
+        Receives one-line messages (the chunking, where results went).
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    WorkflowError
+        When the workflow does not fit the input (checked before any pixel is read).
+    InputError, InputNotFoundError, InvalidParameterError
+        For bad inputs or options.
+    """
+    t0 = time.perf_counter()
+    say = log or (lambda _msg: None)
+    if save:
+        extra = tuple(s for s in save if s not in workflow.save)
+        workflow = Workflow(
+            workflow.name,
+            workflow.steps,
+            workflow.measure,
+            workflow.save + extra,
+            source=workflow.source,
+            text=workflow.text,
+        )
+    output = os.fspath(output)
+    table_name = _table_path(output, table, table_format)
+    src = open_source(
+        source, chunks=chunks, raw_shape=raw_shape, raw_dtype=raw_dtype, raw_offset=raw_offset
+    )
+    shape = src.image_shape
+    workflow.check_input(len(shape), src.data.dtype, shape)
+    if src.kind == "collection":
+        say(
+            f"chunks: {src.data.chunks[0][0]} image(s) per task, {len(src.data.chunks[0])} "
+            f"task(s) for {len(src.paths)} images of {shape} {src.data.dtype}"
+        )
+    else:
+        say(
+            f"chunks: {src.data.chunksize} ({src.data.npartitions} blocks) for the volume "
+            f"{src.data.shape} {src.data.dtype}"
+        )
+    staging = outputs.prepare(output)
+    result_path = os.path.join(staging, outputs.RESULT)
+    attrs = {
+        "batchimg": {
+            "workflow_name": workflow.name,
+            "workflow": workflow.to_yaml(),
+            "workflow_fingerprint": workflow.fingerprint(),
+            "input": src.description,
+            "input_kind": src.kind,
+            "versions": outputs.versions(),
+            "time": outputs.utc_now(),
+            "saved": list(workflow.save),
+            "labels": outputs.LABELS_PATH if workflow.label_step is not None else None,
+        }
+    }
+    group = outputs.create_group(result_path, attrs)
+    if src.kind == "collection":
+        frame, arrays, max_label = _run_collection(
+            workflow, src, group, result_path, scheduler, workers, progress
+        )
+    else:
+        frame, arrays, max_label = _run_volume(workflow, src, group, scheduler, workers, progress)
+    if workflow.label_step is not None:
+        labels_group = group["labels/labels"]
+        meta = dict(labels_group.attrs)["ome"]
+        meta["image-label"]["colors"] = outputs.label_colors(max_label)
+        labels_group.attrs["ome"] = meta
+    if frame is not None:
+        from ..io import write_table
+
+        write_table(frame, os.path.join(staging, table_name))
+    outputs.summary_png(
+        os.path.join(staging, outputs.SUMMARY),
+        frame,
+        collection=src.kind == "collection",
+        paths=src.paths,
+    )
+    marker = {
+        "workflow": workflow.name,
+        "workflow_fingerprint": workflow.fingerprint(),
+        "input_fingerprint": src.fingerprint(),
+        "versions": outputs.versions(),
+        "time": outputs.utc_now(),
+        "table": table_name if frame is not None else None,
+        "rows": None if frame is None else len(frame),
+    }
+    outputs.finish(output, staging, marker)
+    seconds = time.perf_counter() - t0
+    rows = "no table" if frame is None else f"{len(frame)} regions in {table_name}"
+    say(f"done in {seconds:.1f} s: {rows}; results in {output}")
+    return RunResult(output, frame, arrays, src.kind, seconds)
+
+
+def _run_collection(wf, src, group, result_path, scheduler, workers, progress):
+    import pandas as pd
+
+    n = len(src.paths)
+    shape = src.image_shape
+    plan = image_plan(wf, len(shape), src.data.dtype, shape)
+    lazy = build_graph(wf, da.zeros(shape, dtype=src.data.dtype, chunks=shape), need=None)
+    per = src.data.chunks[0][0]
+    arrays = {}
+    for name in wf.save:
+        a = lazy[name]
+        outputs.create_array(group, name, (n, *a.shape), (per, *a.shape), a.dtype, {"step": name})
+        arrays[name] = (n, *a.shape)
+    labels = wf.label_step.name if wf.label_step is not None else None
+    if labels is not None:
+        a = lazy[labels]
+        outputs.create_labels(group, (n, *a.shape), (per, *a.shape), a.dtype, collection=True)
+        arrays[outputs.LABELS_PATH] = (n, *a.shape)
+    props = _props(wf)
+    tasks = []
+    start = 0
+    for size in src.data.chunks[0]:
+        tasks.append(
+            dask.delayed(_collection_task, pure=False)(
+                src.paths[start : start + size],
+                start,
+                plan,
+                result_path,
+                list(wf.save),
+                labels,
+                props,
+                intensity_name(wf),
+            )
+        )
+        start += size
+    results = compute(*tasks, scheduler=scheduler, workers=workers, progress=progress)
+    counts = [c for _, cs in results for c in cs]
+    if labels is None:
+        return None, arrays, 0
+    frames = [t for t, _ in results if t is not None]
+    offsets = dict(zip(src.paths, np.cumsum([0, *counts[:-1]]).tolist(), strict=True))
+    if frames:
+        frame = pd.concat(frames, ignore_index=True)
+    else:
+        frame = _measure_image(np.zeros((1,) * len(shape), np.int32), None, props)
+        frame.insert(0, "image", pd.Series([], dtype=object))
+    glob = frame["label"].to_numpy() + frame["image"].map(offsets).to_numpy(dtype=np.int64)
+    frame.insert(2, "global_label", glob.astype(np.int64))
+    return frame, arrays, max(counts, default=0)
+
+
+def _regular(a: da.Array, chunks: tuple[int, ...]) -> da.Array:
+    target = da.core.normalize_chunks(chunks, a.shape)
+    return a if a.chunks == target else a.rechunk(target)
+
+
+def _run_volume(wf, src, group, scheduler, workers, progress):
+    need = needed_outputs(wf)
+    arrays_d = build_graph(wf, src.data, need=need)
+    chunks = src.data.chunksize
+    sources, targets, arrays = [], [], {}
+    for name in wf.save:
+        a = _regular(arrays_d[name], chunks)
+        targets.append(outputs.create_array(group, name, a.shape, chunks, a.dtype, {"step": name}))
+        sources.append(a)
+        arrays[name] = a.shape
+    table_d = None
+    n_d = None
+    if wf.label_step is not None:
+        lab = _regular(arrays_d[wf.label_step.name], chunks)
+        targets.append(outputs.create_labels(group, lab.shape, chunks, lab.dtype, collection=False))
+        sources.append(lab)
+        arrays[outputs.LABELS_PATH] = lab.shape
+        props = _props(wf)
+        needs_img = any(p in registry.intensity_properties() for p in props)
+        intensity = arrays_d[intensity_name(wf)] if needs_img else None
+        table_d = _measure.regionprops_delayed(lab, intensity, properties=list(props))
+        n_d = lab.max()
+    store_d = da.store(sources, targets, lock=False, compute=False) if sources else None
+    todo = [o for o in (store_d, table_d, n_d) if o is not None]
+    done = iter(compute(*todo, scheduler=scheduler, workers=workers, progress=progress))
+    if store_d is not None:
+        next(done)
+    frame = next(done) if table_d is not None else None
+    max_label = int(next(done)) if n_d is not None else 0
+    return frame, arrays, max_label
+
+
+__all__ = [
+    "ImagePlan",
+    "RunResult",
+    "Source",
+    "build_graph",
+    "check_steps",
+    "compute",
+    "image_plan",
+    "needed_outputs",
+    "open_source",
+    "resolve_params",
+    "run",
+]
