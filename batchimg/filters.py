@@ -164,7 +164,7 @@ def _derivative_step(name, func, spec, sigma, mode, cval, truncate, radius, axes
         step_axes = tuple(range(spec.ndim))
     else:
         # a stack: scipy on each image (the sub-array spanned by axes), never across
-        # images; scipy's own axes= would still smooth across the other axes
+        # images (scipy's gaussian_gradient_magnitude(axes=) smooths across them)
         kernel = functools.partial(func, **kw)
         step_axes = axes
     return make_step(
@@ -356,8 +356,8 @@ def gaussian_laplace(
     """Laplacian of Gaussian, equal to ``scipy.ndimage.gaussian_laplace`` on the whole array.
 
     Bit for bit and with the input's dtype. With ``axes`` naming fewer than all
-    axes, it equals scipy run on each image of the stack in a loop (scipy's own
-    ``axes=`` would still smooth across the other axes).
+    axes, it equals scipy run on each image of the stack in a loop (which is also
+    what scipy's own ``axes=`` gives here).
 
     Parameters
     ----------

@@ -1,9 +1,27 @@
 """Oracle cases for batchimg.filters."""
 
+import numpy as np
 import scipy.ndimage as ndi
 from oracle import OpCase
 
 from batchimg import filters
+
+_rng = np.random.default_rng(1234)
+#: non-separable footprints (2-D and 3-D), so the footprint path really runs
+FOOTPRINT = {
+    2: np.array([[1, 0, 1, 1], [0, 1, 1, 0], [1, 1, 0, 0]], bool),
+    3: np.array([[[1, 0], [0, 1], [1, 1]], [[0, 1], [1, 1], [0, 0]]], bool),
+}
+#: random weights with even sizes on some axes
+WEIGHTS = {2: _rng.standard_normal((4, 3)), 3: _rng.standard_normal((2, 3, 4))}
+
+
+def _unsharp_oracle(image, sigma=1.0, amount=1.0, mode="reflect", cval=0.0, truncate=4.0):
+    """The scipy lecture notes' sharpening, on the float64 image."""
+    blurred = image.astype(np.float64)
+    smooth = ndi.gaussian_filter(blurred, sigma, mode=mode, cval=cval, truncate=truncate)
+    return blurred + amount * (blurred - smooth)
+
 
 CASES = [
     OpCase(
@@ -11,6 +29,116 @@ CASES = [
         op=filters.gaussian_filter,
         oracle=ndi.gaussian_filter,
         params=[dict(sigma=1.5), lambda n: dict(sigma=(0.7, 2.0, 1.0)[:n], order=1)],
+        reach=6,
+    ),
+    OpCase(
+        name="filters.gaussian_gradient_magnitude",
+        op=filters.gaussian_gradient_magnitude,
+        oracle=ndi.gaussian_gradient_magnitude,
+        params=[
+            dict(sigma=1.5),
+            lambda n: dict(sigma=(0.7, 2.0, 1.0)[:n], radius=(1, 7, 2)[:n]),
+        ],
+        reach=7,
+    ),
+    OpCase(
+        name="filters.gaussian_laplace",
+        op=filters.gaussian_laplace,
+        oracle=ndi.gaussian_laplace,
+        params=[lambda n: dict(sigma=(1.2, 0.6, 2.0)[:n], truncate=3.0)],
+        reach=6,
+    ),
+    OpCase(
+        name="filters.laplace",
+        op=filters.laplace,
+        oracle=ndi.laplace,
+        params=[{}],
+        reach=3,  # thin chunks of 2; one-pixel chunks test depth == chunk
+    ),
+    OpCase(
+        name="filters.sobel",
+        op=filters.sobel,
+        oracle=ndi.sobel,
+        params=[dict(axis=-2)],
+        reach=3,
+    ),
+    OpCase(
+        name="filters.prewitt",
+        op=filters.prewitt,
+        oracle=ndi.prewitt,
+        params=[{}],
+        reach=3,
+        ndims=(2,),  # the same code path as sobel, which runs 3-D
+    ),
+    OpCase(
+        name="filters.uniform_filter",
+        op=filters.uniform_filter,
+        oracle=ndi.uniform_filter,
+        # even sizes with origins; then a window wider than the thin chunks
+        params=[lambda n: dict(size=(4, 3, 2)[:n], origin=(1, -1, 0)[:n]), dict(size=7)],
+        reach=3,
+    ),
+    OpCase(
+        name="filters.median_filter",
+        op=filters.median_filter,
+        oracle=ndi.median_filter,
+        params=[
+            lambda n: dict(size=(4, 3, 5)[:n], origin=(-2, 1, 0)[:n]),
+            lambda n: dict(footprint=FOOTPRINT[n]),
+        ],
+        reach=4,
+    ),
+    OpCase(
+        name="filters.minimum_filter",
+        op=filters.minimum_filter,
+        oracle=ndi.minimum_filter,
+        params=[lambda n: dict(footprint=FOOTPRINT[n], origin=(-1, 1, 0)[:n])],
+        reach=3,
+        ndims=(2,),  # maximum_filter runs 3-D
+    ),
+    OpCase(
+        name="filters.maximum_filter",
+        op=filters.maximum_filter,
+        oracle=ndi.maximum_filter,
+        # axis 1 is wider than the whole axis in 2-D (19) and 3-D (11)
+        params=[lambda n: dict(size=(2, 25, 3)[:n], origin=(-1, 3, 1)[:n])],
+        reach=15,
+    ),
+    OpCase(
+        name="filters.percentile_filter",
+        op=filters.percentile_filter,
+        oracle=ndi.percentile_filter,
+        params=[lambda n: dict(percentile=-30, footprint=FOOTPRINT[n], origin=(0, 1, 0)[:n])],
+        reach=3,
+        ndims=(2,),  # median_filter and rank_filter run 3-D
+    ),
+    OpCase(
+        name="filters.rank_filter",
+        op=filters.rank_filter,
+        oracle=ndi.rank_filter,
+        params=[dict(rank=-2, size=4)],
+        reach=3,
+    ),
+    OpCase(
+        name="filters.correlate",
+        op=filters.correlate,
+        oracle=ndi.correlate,
+        params=[lambda n: dict(weights=WEIGHTS[n], origin=(1, -1, 0)[:n])],
+        reach=4,
+    ),
+    OpCase(
+        name="filters.convolve",
+        op=filters.convolve,
+        oracle=ndi.convolve,
+        params=[lambda n: dict(weights=WEIGHTS[n], origin=(-1, 0, 1)[:n])],
+        reach=4,
+        ndims=(2,),  # correlate runs 3-D
+    ),
+    OpCase(
+        name="filters.unsharp_mask",
+        op=filters.unsharp_mask,
+        oracle=_unsharp_oracle,
+        params=[dict(sigma=1.5, amount=3.0)],
         reach=6,
     ),
 ]
