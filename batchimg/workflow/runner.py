@@ -120,7 +120,11 @@ def _parse_chunks(chunks: Any, ndim: int | None = None) -> Any:
 
 def _volume_chunks(shape: tuple[int, ...], chunks: Any) -> tuple[int, ...]:
     if chunks is None:
-        norm = da.core.normalize_chunks("auto", shape, limit=VOLUME_CHUNK_BYTES, dtype=np.float64)
+        # blocks of at most VOLUME_CHUNK_BYTES (as float64), and enough of them to
+        # keep every core busy on a small volume
+        nbytes = int(np.prod(shape)) * 8
+        limit = max(min(VOLUME_CHUNK_BYTES, nbytes // (2 * (os.cpu_count() or 1))), 2**20)
+        norm = da.core.normalize_chunks("auto", shape, limit=limit, dtype=np.float64)
     else:
         if isinstance(chunks, tuple) and len(chunks) != len(shape):
             raise InvalidParameterError(
@@ -497,6 +501,9 @@ def compute(
     tuple
         The computed values, in order.
     """
+    # dask 2026.8 returns mixed arrays and delayed objects out of order from one
+    # dask.compute call; as delayed objects they keep their order (and shared keys)
+    objs = tuple(dask.delayed(o) for o in objs)
     if scheduler is not None and scheduler not in _LOCAL_SCHEDULERS:
         from distributed import Client
         from distributed import progress as dprogress
@@ -792,12 +799,10 @@ def _run_volume(wf, src, group, scheduler, workers, progress):
         table_d = _measure.regionprops_delayed(lab, intensity, properties=list(props))
         n_d = lab.max()
     store_d = da.store(sources, targets, lock=False, compute=False) if sources else None
-    todo = [o for o in (store_d, table_d, n_d) if o is not None]
-    done = iter(compute(*todo, scheduler=scheduler, workers=workers, progress=progress))
-    if store_d is not None:
-        next(done)
-    frame = next(done) if table_d is not None else None
-    max_label = int(next(done)) if n_d is not None else 0
+    _, frame, n = compute(
+        store_d, table_d, n_d, scheduler=scheduler, workers=workers, progress=progress
+    )
+    max_label = 0 if n is None else int(n)
     return frame, arrays, max_label
 
 
