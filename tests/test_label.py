@@ -1,0 +1,234 @@
+"""label and the label-based morphology equal scipy / scikit-image exactly."""
+
+from __future__ import annotations
+
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+from helpers import assert_same
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from skimage.segmentation import clear_border as sk_clear_border
+
+from batchimg import label as L
+from batchimg.errors import InvalidParameterError
+
+SHAPES = {1: (57,), 2: (31, 27), 3: (11, 12, 13)}
+
+
+def _chunkings(shape):
+    yield "single", shape
+    yield "even", tuple(max(s // 2, 1) for s in shape)
+    yield "uneven", tuple(max((s * 2) // 5, 1) for s in shape)
+    yield "thin", (1,) + tuple(max(s // 4, 1) for s in shape[1:])
+    if len(shape) <= 2:
+        yield "one-pixel", (1,) * len(shape)
+
+
+def _structures(ndim):
+    for conn in range(1, ndim + 1):
+        yield f"conn{conn}", ndi.generate_binary_structure(ndim, conn)
+    if ndim >= 2:
+        # a custom symmetric structure: one diagonal only
+        s = np.zeros((3,) * ndim, bool)
+        s[(1,) * ndim] = True
+        corner = (0,) * ndim
+        s[corner] = s[(2,) * ndim] = True
+        s[(1,) * (ndim - 1) + (0,)] = s[(1,) * (ndim - 1) + (2,)] = True
+        yield "diagonal", s
+
+
+CASES = [
+    pytest.param(ndim, sname, s, cname, chunks, id=f"{ndim}d-{sname}-{cname}")
+    for ndim in (1, 2, 3)
+    for sname, s in _structures(ndim)
+    for cname, chunks in _chunkings(SHAPES[ndim])
+]
+
+
+def _mask(shape, density=0.45, seed=1234):
+    return np.random.default_rng(seed).random(shape) < density
+
+
+@pytest.mark.parametrize(("ndim", "sname", "structure", "cname", "chunks"), CASES)
+def test_label_equals_scipy(ndim, sname, structure, cname, chunks):
+    image = _mask(SHAPES[ndim])
+    expected, n = ndi.label(image, structure)
+    labels, count = L.label(da.from_array(image, chunks=chunks), structure)
+    assert_same(labels, expected)
+    assert int(count.compute()) == n
+
+
+@pytest.mark.parametrize(
+    ("ndim", "sname", "structure", "cname", "chunks"),
+    [c for c in CASES if c.values[3] in ("uneven", "thin")],
+)
+def test_fill_holes_and_propagation_equal_scipy(ndim, sname, structure, cname, chunks):
+    image = _mask(SHAPES[ndim], 0.6)
+    x = da.from_array(image, chunks=chunks)
+    assert_same(L.binary_fill_holes(x, structure), ndi.binary_fill_holes(image, structure))
+    seeds = _mask(SHAPES[ndim], 0.03, seed=5)
+    for border_value in (0, 1):
+        expected = ndi.binary_propagation(seeds, structure, mask=image, border_value=border_value)
+        actual = L.binary_propagation(
+            da.from_array(seeds, chunks=chunks), structure, mask=x, border_value=border_value
+        )
+        assert_same(actual, expected)
+    assert_same(
+        L.reconstruct_by_propagation(x, structure),
+        ndi.binary_propagation(ndi.binary_erosion(image, structure), structure, mask=image),
+    )
+
+
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+@pytest.mark.parametrize("buffer_size", [0, 2])
+def test_clear_border_equals_skimage(ndim, buffer_size):
+    image = _mask(SHAPES[ndim], 0.5)
+    labels, _ = ndi.label(image)
+    # one label value split in two separate pieces: only the piece at the border goes
+    labels[labels == 3] = 1
+    for cname, chunks in _chunkings(SHAPES[ndim]):
+        if cname not in ("uneven", "thin"):
+            continue
+        for source in (labels, image):
+            actual = L.clear_border(da.from_array(source, chunks=chunks), buffer_size=buffer_size)
+            assert_same(actual, sk_clear_border(source, buffer_size=buffer_size))
+
+
+def test_propagation_without_mask_fills_the_seeded_array():
+    seeds = np.zeros((9, 9), bool)
+    seeds[4, 4] = True
+    assert_same(L.binary_propagation(da.from_array(seeds, chunks=3)), ndi.binary_propagation(seeds))
+
+
+def test_stack_labels_image_by_image():
+    stack = _mask((5, 20, 24))
+    s2 = ndi.generate_binary_structure(2, 2)
+    embedded = np.zeros((3, 3, 3), bool)
+    embedded[1] = s2
+    expected, n = ndi.label(stack, embedded)
+    labels, count = L.label(da.from_array(stack, chunks=(2, 7, 9)), s2, axes=(1, 2))
+    assert_same(labels, expected)
+    assert int(count.compute()) == n
+    # each image's own labels, shifted by the count of the images before it
+    offset = 0
+    got = labels.compute()
+    for image, plane in zip(stack, got, strict=True):
+        own, k = ndi.label(image, s2)
+        np.testing.assert_array_equal(np.where(plane > 0, plane - offset, 0), own)
+        offset += k
+
+
+def test_empty_and_full_images():
+    for image in (np.zeros((10, 12), bool), np.ones((10, 12), bool)):
+        expected, n = ndi.label(image)
+        labels, count = L.label(da.from_array(image, chunks=4))
+        assert_same(labels, expected)
+        assert int(count.compute()) == n
+
+
+def test_label_dtype_follows_scipy():
+    assert L.label_dtype((100, 100)) == np.int32
+    assert L.label_dtype((2**16, 2**15)) == np.intp
+    big = da.zeros((2**16, 2**15), dtype=bool, chunks=2**14)
+    labels, _ = L.label(big)
+    assert labels.dtype == np.intp
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_label_hypothesis(data):
+    ndim = data.draw(st.integers(1, 3), label="ndim")
+    shape = tuple(data.draw(st.lists(st.integers(1, 14), min_size=ndim, max_size=ndim)))
+    chunks = tuple(
+        tuple(data.draw(st.lists(st.integers(1, 6), min_size=1, max_size=6))) for _ in shape
+    )
+    chunks = tuple(_fit(c, s) for c, s in zip(chunks, shape, strict=True))
+    density = data.draw(st.floats(0.05, 0.95))
+    seed = data.draw(st.integers(0, 2**16))
+    half = np.random.default_rng(seed).random((3,) * ndim) < 0.5
+    structure = half | half[(slice(None, None, -1),) * ndim]
+    structure[(1,) * ndim] = True
+    image = _mask(shape, density, seed)
+    expected, n = ndi.label(image, structure)
+    labels, count = L.label(da.from_array(image, chunks=chunks), structure)
+    assert_same(labels, expected)
+    assert int(count.compute()) == n
+
+
+def _fit(sizes, total):
+    out, acc = [], 0
+    for s in sizes * (total + 1):
+        if acc >= total:
+            break
+        s = min(s, total - acc)
+        out.append(s)
+        acc += s
+    return tuple(out)
+
+
+def test_label_is_lazy_and_named_deterministically():
+    calls = []
+
+    def source(block):
+        calls.append(1)
+        return block
+
+    image = da.from_array(_mask((20, 20)), chunks=5).map_blocks(
+        source, dtype=bool, meta=np.empty((0, 0), bool)
+    )
+    labels, n = L.label(image)
+    labels2, _ = L.label(image)
+    assert calls == []
+    assert labels.name == labels2.name
+
+
+def test_upstream_runs_once_per_block():
+    """Labelling a lazy pipeline computes each upstream block exactly once."""
+    calls = []
+
+    def smooth(block):
+        calls.append(1)
+        return ndi.uniform_filter(block, 1)
+
+    image = da.from_array(np.random.default_rng(0).random((40, 40)), chunks=10)
+    mask = image.map_blocks(smooth, dtype=float, meta=np.empty((0, 0))) > 0.5
+    labels, n = L.label(mask)
+    dask.compute(labels, n)
+    assert len(calls) == image.npartitions
+
+
+def test_graph_grows_linearly_with_blocks():
+    def tasks(nblocks):
+        x = da.zeros((8 * nblocks,) * 3, dtype=bool, chunks=8)
+        labels, _ = L.label(x, np.ones((3, 3, 3), bool))
+        return len(labels.__dask_graph__()) / x.npartitions
+
+    # full connectivity: 13 neighbour directions, so at most ~13 + 6 tasks per block
+    assert tasks(2) < 20 and tasks(4) < 20
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: L.label(np.ones((4, 4)), np.ones((3, 3, 3))), "structure must have 2 dimensions"),
+        (lambda: L.label(np.ones((4, 4)), np.ones((5, 5))), r"structure must have shape \(3, 3\)"),
+        (lambda: L.label(np.ones((4, 4)), [[1, 1, 0], [0, 1, 0], [0, 0, 0]]), "symmetric"),
+        (lambda: L.label(np.ones((4, 4)), [[2, 1, 0], [0, 1, 0], [0, 1, 2]]), "only 0 and 1"),
+        (lambda: L.label(np.array(1)), "at least one dimension"),
+        (lambda: L.label(np.ones((4, 4)), axes=(0, 0)), "must not repeat"),
+        (
+            lambda: L.binary_propagation(np.ones((4, 4)), [[0, 1, 0], [1, 0, 1], [0, 1, 0]]),
+            "True centre",
+        ),
+        (lambda: L.binary_propagation(np.ones((4, 4)), border_value=2), "border_value must be"),
+        (lambda: L.binary_propagation(np.ones((4, 4)), mask=np.ones((4, 5))), "mask must have"),
+        (lambda: L.clear_border(np.ones((4, 4)), buffer_size=-1), "buffer_size must be >= 0"),
+        (lambda: L.reconstruct_by_propagation(np.ones((4, 4)), iterations=0), "iterations"),
+    ],
+)
+def test_errors(call, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        call()
