@@ -61,7 +61,7 @@ __all__ = [
 
 
 def _normalize_structure(structure: Any, ndim: int) -> np.ndarray:
-    """scipy's default (connectivity 1) or a validated 3x...x3 symmetric structure."""
+    """Return scipy's default structure or a validated symmetric 3x...x3 one."""
     if structure is None:
         s = ndi.generate_binary_structure(ndim, 1)
         s.setflags(write=False)
@@ -110,7 +110,7 @@ def _first_pixels(local: np.ndarray, n: int, start, shape) -> np.ndarray:
     np.greater(vals[1:], np.maximum.accumulate(vals)[:-1], out=new[1:])
     first_local = idx[new]
     coords = np.unravel_index(first_local, local.shape)
-    coords = tuple(c + s for c, s in zip(coords, start))
+    coords = tuple(c + s for c, s in zip(coords, start, strict=True))
     return np.ravel_multi_index(coords, shape).astype(np.int64)
 
 
@@ -185,7 +185,7 @@ def _face_pairs(faces_a, faces_b, *, d, offsets):
         seen.add(shift)
         sa = [slice(None)] * len(d)
         sb = [slice(None)] * len(d)
-        for k, s in zip(zero, shift):
+        for k, s in zip(zero, shift, strict=True):
             n = la.shape[k]
             sa[k] = slice(max(0, -s), n - max(0, s))
             sb[k] = slice(max(0, s), n - max(0, -s))
@@ -213,7 +213,7 @@ def _components(smalls, pairs, pair_blocks):
     bases = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     total = int(counts.sum())
     us, vs = [], []
-    for (ba, bb), p in zip(pair_blocks, pairs):
+    for (ba, bb), p in zip(pair_blocks, pairs, strict=True):
         if len(p):
             us.append(bases[ba] + p[:, 0] - 1)
             vs.append(bases[bb] + p[:, 1] - 1)
@@ -235,7 +235,10 @@ def _resolve_numbers(smalls, pairs, *, pair_blocks, dtype):
     rank = np.empty(ncomp, np.int64)
     rank[np.argsort(minfirst, kind="stable")] = np.arange(1, ncomp + 1)
     glob = rank[comp]
-    maps = [np.concatenate([[0], glob[b : b + c]]).astype(dtype) for b, c in zip(bases, counts)]
+    maps = [
+        np.concatenate([[0], glob[b : b + c]]).astype(dtype)
+        for b, c in zip(bases, counts, strict=True)
+    ]
     return ncomp, maps
 
 
@@ -244,7 +247,7 @@ def _resolve_flags(smalls, pairs, *, pair_blocks, dtype):
     flags = np.concatenate([s["flag"] for s in smalls]) if smalls else np.empty(0, bool)
     hit = np.bincount(comp, weights=flags, minlength=ncomp) > 0
     glob = hit[comp]
-    maps = [np.concatenate([[False], glob[b : b + c]]) for b, c in zip(bases, counts)]
+    maps = [np.concatenate([[False], glob[b : b + c]]) for b, c in zip(bases, counts, strict=True)]
     return ncomp, maps
 
 
@@ -299,8 +302,8 @@ def _connected(
     pair_keys, pair_blocks = [], []
     for d in _directions(ndim, offsets):
         for idx in grid:
-            nb = tuple(i + k for i, k in zip(idx, d))
-            if not all(0 <= i < n for i, n in zip(nb, x.numblocks)):
+            nb = tuple(i + k for i, k in zip(idx, d, strict=True))
+            if not all(0 <= i < n for i, n in zip(nb, x.numblocks, strict=True)):
                 continue
             key = (pair, len(pair_keys))
             dsk[key] = (

@@ -68,7 +68,7 @@ def random_image(shape, dtype, seed: int = 1234) -> np.ndarray:
     """A seeded random image spanning a useful part of ``dtype``'s range."""
     rng = np.random.default_rng(seed)
     dtype = np.dtype(dtype)
-    if dtype == bool:
+    if dtype.kind == "b":
         return rng.random(shape) > 0.5
     if dtype.kind in "ui":
         hi = min(np.iinfo(dtype).max, 1000)
