@@ -371,6 +371,8 @@ class Spec:
 
     ndim: int
     dtype: np.dtype
+    #: The input's shape, when known (``None`` where a planner builds steps without it).
+    shape: tuple[int, ...] | None = None
 
 
 def local_operation(builder: Callable[..., Step]) -> Callable[..., da.Array]:
@@ -385,7 +387,7 @@ def local_operation(builder: Callable[..., Step]) -> Callable[..., da.Array]:
     @functools.wraps(builder)
     def operation(image, *args, **kwargs):
         x = as_dask(image)
-        return apply(x, builder(Spec(x.ndim, x.dtype), *args, **kwargs))
+        return apply(x, builder(Spec(x.ndim, x.dtype, x.shape), *args, **kwargs))
 
     sig = inspect.signature(builder)
     params = list(sig.parameters.values())

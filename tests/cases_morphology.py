@@ -1,0 +1,83 @@
+"""Oracle cases for batchimg.morphology."""
+
+import numpy as np
+import scipy.ndimage as ndi
+from oracle import ALL_DTYPES, OpCase
+
+from batchimg import morphology
+
+BINARY_DTYPES = ("bool", "uint8", "float32")
+
+
+def _asymmetric(n):
+    """An asymmetric structure of shape (2, 3, 1)[:n] whose centre is off."""
+    st = np.zeros((2, 3, 1)[:n], dtype=bool)
+    st[(0,) * n] = True
+    st[(1, 2, 0)[:n]] = True
+    return st
+
+
+def _cross(n):
+    return ndi.generate_binary_structure(n, 1)
+
+
+def _binary_params():
+    return [
+        dict(),
+        lambda n: dict(structure=ndi.generate_binary_structure(n, n), iterations=2),
+        lambda n: dict(structure=_asymmetric(n), origin=(-1, 1, 0)[:n], border_value=1),
+        lambda n: dict(structure=np.ones((4, 1, 2)[:n], bool), iterations=3, border_value=1),
+    ]
+
+
+def _binary(name, passes, which):
+    return OpCase(
+        name=f"morphology.{name}",
+        op=getattr(morphology, name),
+        oracle=getattr(ndi, name),
+        params=[_binary_params()[i] for i in which],
+        modes=False,
+        dtypes=BINARY_DTYPES,
+        reach=3 * passes,
+    )
+
+
+def _grey_params():
+    return [
+        dict(size=3),
+        lambda n: dict(size=(3, 2, 4)[:n], origin=(1, 0, -2)[:n]),
+        lambda n: dict(footprint=_cross(n), origin=-1),
+        lambda n: dict(
+            structure=np.arange(np.prod((3, 2, 3)[:n])).reshape((3, 2, 3)[:n]) % 3,
+            footprint=np.arange(np.prod((3, 2, 3)[:n])).reshape((3, 2, 3)[:n]) % 4 > 0,
+        ),
+    ]
+
+
+def _grey(name, passes, which, ndims=(2, 3)):
+    return OpCase(
+        name=f"morphology.{name}",
+        op=getattr(morphology, name),
+        oracle=getattr(ndi, name),
+        params=[_grey_params()[i] for i in which],
+        dtypes=ALL_DTYPES,
+        ndims=ndims,
+        reach=2 * passes,
+    )
+
+
+# The grid is large (modes x chunkings x dtypes); erosion and dilation carry the full
+# parameter sets, the composites (which scipy builds from them) one or two each.
+CASES = [
+    _binary("binary_erosion", 1, (0, 2, 3)),
+    _binary("binary_dilation", 1, (1, 2, 3)),
+    _binary("binary_opening", 2, (1, 2)),
+    _binary("binary_closing", 2, (2, 3)),
+    _grey("grey_erosion", 1, (1, 2, 3)),
+    _grey("grey_dilation", 1, (1, 2, 3)),
+    _grey("grey_opening", 2, (1,)),
+    _grey("grey_closing", 2, (3,)),
+    _grey("white_tophat", 2, (2,), ndims=(2,)),
+    _grey("black_tophat", 2, (1,), ndims=(2,)),
+    _grey("morphological_gradient", 1, (3,), ndims=(2,)),
+]
