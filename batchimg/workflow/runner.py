@@ -501,9 +501,24 @@ def compute(
     tuple
         The computed values, in order.
     """
-    # dask 2026.8 returns mixed arrays and delayed objects out of order from one
-    # dask.compute call; as delayed objects they keep their order (and shared keys)
-    objs = tuple(dask.delayed(o) for o in objs)
+    # dask 2026.8's dask.compute returns the results of mixed arrays and delayed
+    # objects grouped by type (arrays first), not in call order; pass them already
+    # grouped (delayed last) and put the results back in order. Wrapping the arrays
+    # in dask.delayed would keep the order but rename their keys, so a saved step
+    # shared by the writer and the table would be computed twice.
+    from dask.delayed import Delayed
+
+    order = sorted(range(len(objs)), key=lambda i: isinstance(objs[i], Delayed))
+    results = _compute_in_order(
+        tuple(objs[i] for i in order), scheduler=scheduler, workers=workers, progress=progress
+    )
+    out: list[Any] = [None] * len(objs)
+    for i, r in zip(order, results, strict=True):
+        out[i] = r
+    return tuple(out)
+
+
+def _compute_in_order(objs: tuple, *, scheduler, workers, progress) -> tuple:
     if scheduler is not None and scheduler not in _LOCAL_SCHEDULERS:
         from distributed import Client
         from distributed import progress as dprogress
@@ -720,6 +735,44 @@ def run(
     return RunResult(output, frame, arrays, src.kind, seconds)
 
 
+def _prefix_block(block: np.ndarray, *, plan: ImagePlan, take: str) -> np.ndarray:
+    return np.stack([plan(image)[take] for image in block])
+
+
+def _greater(image: np.ndarray, *, t: Any) -> np.ndarray:
+    return image > t
+
+
+def _collection_thresholds(wf, src, plan, lazy, scheduler, workers, progress) -> ImagePlan:
+    """First pass for ``threshold: {method: ..., per_image: false}`` in a collection.
+
+    The threshold is computed over the whole collection (the stack of every image's
+    input to that step), and the step becomes ``image > t`` with that one ``t``.
+    """
+    from .. import point
+
+    steps = list(plan.steps)
+    for i, s in enumerate(wf.steps):
+        if s.op != "threshold" or s.params.get("per_image") is not False:
+            continue
+        if s.params.get("method") is None:
+            continue
+        _, source, _ = steps[i]
+        a = lazy[source]
+        stack = src.data.map_blocks(
+            _prefix_block,
+            plan=ImagePlan(tuple(steps[:i])),
+            take=source,
+            chunks=(src.data.chunks[0], *((d,) for d in a.shape)),
+            dtype=a.dtype,
+            meta=np.empty((0,) * (a.ndim + 1), a.dtype),
+        )
+        t = point._global_threshold(stack, s.params["method"], s.params.get("percentile"))
+        (t,) = compute(t, scheduler=scheduler, workers=workers, progress=progress)
+        steps[i] = (s.name, source, functools.partial(_greater, t=np.asarray(t)))
+    return ImagePlan(tuple(steps))
+
+
 def _run_collection(wf, src, group, result_path, scheduler, workers, progress):
     import pandas as pd
 
@@ -727,6 +780,7 @@ def _run_collection(wf, src, group, result_path, scheduler, workers, progress):
     shape = src.image_shape
     plan = image_plan(wf, len(shape), src.data.dtype, shape)
     lazy = build_graph(wf, da.zeros(shape, dtype=src.data.dtype, chunks=shape), need=None)
+    plan = _collection_thresholds(wf, src, plan, lazy, scheduler, workers, progress)
     per = src.data.chunks[0][0]
     arrays = {}
     for name in wf.save:

@@ -1,0 +1,249 @@
+"""Workflow files: validation messages, the runners against scipy, outputs and atomicity."""
+
+import json
+import threading
+from pathlib import Path
+
+import dask
+import imageio.v3 as iio
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.ndimage as ndi
+import zarr
+
+import batchimg.workflow.outputs as outputs
+from batchimg.errors import WorkflowError
+from batchimg.workflow import Workflow, load_workflow, parse_workflow
+from batchimg.workflow.demo import blobs
+
+WORKFLOWS = Path(__file__).resolve().parents[1] / "workflows"
+
+SEED = """name: seed
+steps:
+  - gaussian_filter: {sigma: 1}
+  - gaussian_gradient_magnitude: {sigma: 1}
+  - threshold: {value: 4}
+  - binary_opening: {structure: {shape: [3, 3]}}
+  - label: {}
+  - filter_regions: {where: "area > 5"}
+measure: [area, centroid, bbox]
+save: [gaussian_filter]
+"""
+
+
+def _write(tmp_path, text, name="wf.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _images(folder, n=3, shape=(48, 64)):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        iio.imwrite(folder / f"img{i}.png", blobs(shape, seed=10 + i))
+    return folder
+
+
+def _seed_scipy(img, sigma=1, value=4, area=5):
+    g = ndi.gaussian_filter(img, sigma)
+    m = ndi.gaussian_gradient_magnitude(g, sigma)
+    mask = ndi.binary_opening(m > value, np.ones((3,) * img.ndim))
+    lab, _ = ndi.label(mask)
+    sizes = np.bincount(lab.ravel())
+    keep = np.flatnonzero(sizes > area)
+    keep = keep[keep > 0]
+    return g, ndi.label(np.isin(lab, keep))[0]
+
+
+# ---------------------------------------------------------------------------
+# validation: one test per message
+
+BAD = [
+    ("steps:\n  - gausian_filter: {sigma: 2}\n",
+     r"wf\.yaml, step 1 'gausian_filter': unknown operation; did you mean 'gaussian_filter'\?"),
+    ("steps:\n  - gaussian_filter: {sigmaa: 2}\n",
+     r"step 1 'gaussian_filter': unknown parameter 'sigmaa'; did you mean 'sigma'\?"),
+    ("steps:\n  - gaussian_filter: {sigma: big}\n",
+     r"step 1 'gaussian_filter': sigma must be a number or a list of numbers; got 'big'\."),
+    ("steps:\n  - gaussian_filter: {}\n",
+     r"step 1 'gaussian_filter': parameter 'sigma' is required"),
+    ("steps:\n  - median_filter: {size: 3}\n  - binary_opening: {}\n",
+     r"step 2 'binary_opening': binary operation on the float output of step 1 'median_filter' "
+     r"with no threshold"),
+    ("steps:\n  - gaussian_filter: {sigma: 1}\n  - label: {}\n",
+     r"step 2 'label': binary operation on the float output of step 1"),
+    ("steps:\n  - threshold: {value: 1}\n  - filter_regions: {}\n",
+     r"step 2 'filter_regions': needs a label image; add a 'label' step before it\."),
+    ("steps:\n  - threshold: {value: 1}\nmeasure: [area]\n",
+     r"wf\.yaml: measure needs a label image; got measure \['label', 'area'\] with no 'label'"),
+    ("steps:\n  - threshold: {value: 1}\n  - label: {}\nmeasure: [areaa]\n",
+     r"measure must name region properties; got unknown property 'areaa'\. Did you mean 'area'\?"),
+    ("steps:\n  - gaussian_filter: {sigma: 1}\nsave: [gaussian]\n",
+     r"save must name steps of the workflow; got 'gaussian'\. Did you mean 'gaussian_filter'\?"),
+    ("steps:\n  - gaussian_filter: {sigma: 1, from: inptu}\n",
+     r"step 1 'gaussian_filter': from must name 'input' or an earlier step; got 'inptu'"),
+    ("steps:\n  - binary_opening: {structure: {size: 3}}\n",
+     r"step 1 'binary_opening': structure must be \{shape: \[\.\.\.\]\}"),
+    ("stesp: []\n", r"wf\.yaml: unknown key 'stesp'"),
+    ("steps: [\n", r"wf\.yaml: not valid YAML"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "message"), BAD)
+def test_validation_errors(tmp_path, body, message):
+    path = _write(tmp_path, "name: bad\n" + body)
+    with pytest.raises(WorkflowError, match=message):
+        load_workflow(path)
+
+
+def test_sigma_with_wrong_number_of_axes_is_found_once_ndim_is_known(tmp_path):
+    wf = load_workflow(_write(tmp_path, "name: s\nsteps:\n  - gaussian_filter: {sigma: [1, 2]}\n"))
+    wf.check_input(2, np.uint8, (8, 8))
+    message = r"step 1 'gaussian_filter': sigma must be a number or have one value per axis \(3\)"
+    with pytest.raises(WorkflowError, match=message):
+        wf.check_input(3, np.uint8, (8, 8, 8))
+    with pytest.raises(WorkflowError, match=r"step 1 'gaussian_filter': sigma must"):
+        wf.run(np.zeros((4, 8, 8), np.uint8), tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # found before any output is made
+
+
+def test_names_of_repeated_steps_and_python_api():
+    wf = Workflow(
+        "twice",
+        [{"median_filter": {"size": 3}}, {"median_filter": {"size": 5}},
+         {"median_filter": {"size": 3, "from": "input"}}],
+        save=["median_filter_2", "median_filter_3"],
+    )  # fmt: skip
+    assert [s.name for s in wf.steps] == ["median_filter", "median_filter_2", "median_filter_3"]
+    assert wf.steps[2].source == "input"
+    assert parse_workflow(wf.to_yaml()).steps == wf.steps
+    with pytest.raises(AttributeError):
+        wf.name = "other"
+
+
+# ---------------------------------------------------------------------------
+# running
+
+
+@pytest.mark.parametrize("path", sorted(WORKFLOWS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_bundled_workflow_runs_end_to_end(tmp_path, path):
+    wf = load_workflow(path)
+    if "3d" in path.name:
+        source = blobs((16, 24, 24), n=3)
+    else:
+        source = _images(tmp_path / "images", n=2, shape=(40, 40))
+    result = wf.run(source, tmp_path / "out", chunks=(8, 24, 24) if "3d" in path.name else 1)
+    info = outputs.info(tmp_path / "out")
+    assert info["complete"]
+    for name in wf.save:
+        assert name in info["arrays"]
+    if wf.label_step is not None:
+        assert outputs.LABELS_PATH in info["arrays"]
+        assert info["rows"] == result.n_regions
+    assert (tmp_path / "out" / "summary.png").stat().st_size > 0
+
+
+def test_collection_equals_scipy_per_image_and_global_labels(tmp_path):
+    folder = _images(tmp_path / "images", n=3)
+    wf = parse_workflow(SEED)
+    result = wf.run(folder, tmp_path / "out", chunks=2)
+    group = zarr.open_group(tmp_path / "out" / "result.zarr", mode="r")
+    labels = group[outputs.LABELS_PATH][:]
+    stack = np.stack([iio.imread(folder / f"img{i}.png") for i in range(3)])
+    expected = [_seed_scipy(img) for img in stack]
+    for i, (g, lab) in enumerate(expected):
+        np.testing.assert_array_equal(labels[i], lab)
+        np.testing.assert_array_equal(group["gaussian_filter"][i], g)
+    table = pd.read_csv(tmp_path / "out" / "measurements.csv")
+    assert list(table.columns[:3]) == ["image", "label", "global_label"]
+    assert len(table) == sum(int(lab.max()) for _, lab in expected) == result.n_regions
+    s = np.zeros((3, 3, 3), bool)
+    s[1] = ndi.generate_binary_structure(2, 1)
+    glob, n = ndi.label(np.stack([lab for _, lab in expected]) > 0, s)
+    assert table["global_label"].tolist() == list(range(1, n + 1))
+    first = table.iloc[0]
+    assert glob[0][labels[0] == first["label"]].tolist()[0] == first["global_label"]
+    meta = dict(group.attrs)["batchimg"]
+    assert meta["workflow_name"] == "seed" and "versions" in meta and "gaussian_filter" in meta[
+        "workflow"]  # fmt: skip
+    ome = dict(group["labels/labels"].attrs)["ome"]
+    assert ome["multiscales"][0]["datasets"][0]["path"] == "0"
+    assert ome["image-label"]["source"] == {"image": "../../"}
+    assert dict(group["labels"].attrs)["ome"]["labels"] == ["labels"]
+
+
+def test_volume_equals_scipy_on_the_whole_volume(tmp_path):
+    vol = blobs((20, 40, 36), n=3)
+    wf = parse_workflow(SEED.replace("[3, 3]", "[3, 3, 3]"))
+    result = wf.run(vol, tmp_path / "out", chunks=(7, 16, 13), table="m.parquet")
+    group = zarr.open_group(tmp_path / "out" / "result.zarr", mode="r")
+    g, lab = _seed_scipy(vol)
+    np.testing.assert_array_equal(group[outputs.LABELS_PATH][:], lab)
+    np.testing.assert_array_equal(group["gaussian_filter"][:], g)
+    table = pd.read_parquet(tmp_path / "out" / "m.parquet")
+    assert len(table) == lab.max() == result.n_regions
+    np.testing.assert_array_equal(table["area"], np.bincount(lab.ravel())[1:])
+
+
+def test_saved_step_is_computed_once(tmp_path, monkeypatch):
+    calls = []
+    lock = threading.Lock()
+    real = ndi.gaussian_filter
+
+    def counting(*args, **kwargs):
+        with lock:
+            calls.append(1)
+        return real(*args, **kwargs)
+
+    vol = blobs((16, 32, 32), n=3)
+    wf = parse_workflow(SEED.replace("[3, 3]", "[3, 3, 3]"))
+    monkeypatch.setattr(ndi, "gaussian_filter", counting)
+    wf.run(vol, tmp_path / "out", chunks=(8, 16, 16), scheduler="threads")
+    assert len(calls) == 8  # one per block, though saved and used by the next step
+
+
+def test_collection_threshold_per_image_false_uses_one_threshold(tmp_path):
+    from skimage.filters import threshold_otsu
+
+    folder = _images(tmp_path / "images", n=3)
+    stack = np.stack([iio.imread(folder / f"img{i}.png") for i in range(3)])
+    stack[1] //= 2
+    iio.imwrite(folder / "img1.png", stack[1])
+    for per_image, expected in [
+        (False, stack > threshold_otsu(stack)),
+        (None, np.stack([im > threshold_otsu(im) for im in stack])),
+    ]:
+        params = {"method": "otsu"} | ({} if per_image is None else {"per_image": per_image})
+        wf = Workflow("t", [{"threshold": params}], save=["threshold"])
+        wf.run(folder, tmp_path / "out")
+        got = zarr.open_array(tmp_path / "out" / "result.zarr" / "threshold", mode="r")[:]
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_interrupted_run_never_looks_complete(tmp_path, monkeypatch):
+    vol = blobs((8, 16, 16), n=2)
+    wf = parse_workflow(SEED.replace("[3, 3]", "[3, 3, 3]"))
+    wf.run(vol, tmp_path / "out")
+    assert outputs.info(tmp_path / "out")["complete"]
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(outputs, "summary_png", broken)
+    with pytest.raises(OSError, match="disk full"):
+        wf.run(vol, tmp_path / "out")
+    info = outputs.info(tmp_path / "out")
+    assert not info["complete"] and not (tmp_path / "out" / "_COMPLETE").exists()
+    monkeypatch.undo()
+    wf.run(vol, tmp_path / "out")
+    marker = json.loads((tmp_path / "out" / "_COMPLETE").read_text())
+    assert marker["workflow_fingerprint"] == wf.fingerprint()
+    assert {"input_fingerprint", "versions", "time"} <= set(marker)
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".partial")]
+
+
+def test_building_a_run_plan_reads_no_pixels(tmp_path):
+    wf = parse_workflow(SEED.replace("[3, 3]", "[3, 3, 3]"))
+    x = dask.array.zeros((8, 16, 16), dtype=np.uint8, chunks=8)
+    wf.check_input(3, x.dtype, x.shape)  # lazy stand-in only
