@@ -7,10 +7,11 @@ bit for bit, to the scipy.ndimage function of the same name on the whole array.
 from importlib.metadata import PackageNotFoundError, version
 
 from . import errors, filters
+from .workflow import Workflow, load_workflow
 
 try:
     __version__ = version("batchimg")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0+unknown"
 
-__all__ = sorted(["__version__", "errors", "filters"])
+__all__ = ["Workflow", "__version__", "errors", "filters", "load_workflow"]
