@@ -397,10 +397,10 @@ def load_workflow(path: str | os.PathLike) -> Workflow:
 
     Examples
     --------
-    >>> import tempfile, os
+    >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     p = os.path.join(d, "w.yaml")
-    ...     _ = open(p, "w").write("name: w\nsteps:\n  - gausian_filter: {sigma: 2}\n")
+    ...     p = pathlib.Path(d, "w.yaml")
+    ...     _ = p.write_text("name: w\nsteps:\n  - gausian_filter: {sigma: 2}\n")
     ...     load_workflow(p)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
