@@ -179,7 +179,11 @@ def test_run_on_a_distributed_cluster(tmp_path, images):
         for p in reversed(procs):
             p.terminate()
         for p in procs:
-            p.wait(timeout=30)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # a worker still closing its connections
+                p.kill()
+                p.wait(timeout=10)
 
 
 @pytest.mark.slow
