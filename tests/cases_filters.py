@@ -54,6 +54,7 @@ CASES = [
         oracle=ndi.laplace,
         params=[{}],
         reach=3,  # thin chunks of 2; one-pixel chunks test depth == chunk
+        ndims=(2,),  # 3-D: tests/test_filters.py property tests (1-pixel chunks cost)
     ),
     OpCase(
         name="filters.sobel",
@@ -87,6 +88,7 @@ CASES = [
             lambda n: dict(footprint=FOOTPRINT[n]),
         ],
         reach=4,
+        ndims=(2,),  # 3-D: rank_filter here and the property tests in test_filters.py
     ),
     OpCase(
         name="filters.minimum_filter",
@@ -123,7 +125,7 @@ CASES = [
         name="filters.correlate",
         op=filters.correlate,
         oracle=ndi.correlate,
-        params=[lambda n: dict(weights=WEIGHTS[n], origin=(1, -1, 0)[:n])],
+        params=[lambda n: dict(weights=WEIGHTS[n], origin=(-1, 1, 0)[:n])],
         reach=4,
     ),
     OpCase(
