@@ -703,7 +703,9 @@ def run(
             workflow, src, group, result_path, scheduler, workers, progress
         )
     else:
-        frame, arrays, max_label = _run_volume(workflow, src, group, scheduler, workers, progress)
+        frame, arrays, max_label = _run_volume(
+            workflow, src, group, scheduler, workers, progress, staging=staging
+        )
     if workflow.label_step is not None:
         labels_group = group["labels/labels"]
         meta = dict(labels_group.attrs)["ome"]
@@ -830,7 +832,90 @@ def _regular(a: da.Array, chunks: tuple[int, ...]) -> da.Array:
     return a if a.chunks == target else a.rechunk(target)
 
 
-def _run_volume(wf, src, group, scheduler, workers, progress):
+def _two_pass_plan(wf: Workflow) -> tuple[int, Any, str | None] | None:
+    """Return how the two-pass engine runs the workflow's tail, or None if it cannot.
+
+    It can when the tail is ``label`` then only ``filter_regions`` steps, nothing
+    from the label step on is saved or read by name, and there is no ``axes``. The
+    plan is ``(index of the label step, its structure, the combined where)``.
+    """
+    ops = [s.op for s in wf.steps]
+    if "label" not in ops:
+        return None
+    k = ops.index("label")
+    tail = wf.steps[k + 1 :]
+    if any(s.op != "filter_regions" for s in tail):
+        return None
+    names = {s.name for s in wf.steps[k:]}
+    if any(s.source is not None for s in wf.steps[k:]) or names & set(wf.save):
+        return None
+    if wf.steps[k].params.get("axes") is not None:
+        return None
+    if any(s.params.get("spacing") is not None for s in tail):
+        return None
+    wheres = [s.params.get("where", "area > 10") for s in tail]
+    where = " and ".join(f"({w})" for w in wheres) if wheres else None
+    return k, wf.steps[k].params.get("structure"), where
+
+
+def _run_volume_two_pass(wf, src, group, staging, plan, scheduler, workers, progress):
+    """Label, filter and measure in two bounded passes (see :mod:`.volume`)."""
+    import shutil
+
+    import zarr
+
+    from . import volume
+
+    k, structure, where = plan
+    mask_name = wf.steps[k - 1].name if k > 0 else INPUT
+    props = _props(wf)
+    needs_img = any(p in registry.intensity_properties() for p in props) or (
+        where is not None and any(p in where for p in registry.intensity_properties())
+    )
+    inten_name = intensity_name(wf)
+    need = (set(wf.save) | {mask_name} | ({inten_name} if needs_img else set())) - {
+        s.name for s in wf.steps[k:]
+    }
+    arrays_d = build_graph(wf, src.data, need=need)
+    chunks = src.data.chunksize
+    also, arrays = [], {}
+    for name in wf.save:
+        a = _regular(arrays_d[name], chunks)
+        also.append(
+            (a, outputs.create_array(group, name, a.shape, chunks, a.dtype, {"step": name}))
+        )
+        arrays[name] = a.shape
+    mask = _regular(arrays_d[mask_name], chunks)
+    dtype = _label.label_dtype(mask.shape)
+    target = outputs.create_labels(group, mask.shape, chunks, dtype, collection=False)
+    arrays[outputs.LABELS_PATH] = mask.shape
+    cache_path = os.path.join(staging, ".mask-cache.zarr")
+    cache = zarr.create_array(
+        store=cache_path, shape=mask.shape, chunks=chunks, dtype=bool, overwrite=True
+    )
+    s = None if structure is None else registry.resolve_structure(structure, mask.ndim)
+    intensity = _regular(arrays_d[inten_name], chunks) if needs_img else None
+    frame, n = volume.label_measure_store(
+        mask,
+        structure=s,
+        intensity=intensity,
+        properties=list(props) or ["label"],
+        where=where,
+        labels_out=target,
+        mask_cache=cache,
+        also_store=also,
+        compute=lambda *objs: compute(
+            *objs, scheduler=scheduler, workers=workers, progress=progress
+        ),
+    )
+    shutil.rmtree(cache_path, ignore_errors=True)
+    return frame, arrays, n
+
+
+def _run_volume(wf, src, group, scheduler, workers, progress, staging=None):
+    plan = _two_pass_plan(wf)
+    if plan is not None and staging is not None and src.data.ndim >= 1:
+        return _run_volume_two_pass(wf, src, group, staging, plan, scheduler, workers, progress)
     need = needed_outputs(wf)
     arrays_d = build_graph(wf, src.data, need=need)
     chunks = src.data.chunksize

@@ -1,0 +1,258 @@
+"""Label, filter and measure a volume in two bounded passes, writing labels to Zarr.
+
+This is the sink behind volume workflows. Memory is set by the chunk size, never
+by the volume's size, and every upstream step runs once per chunk:
+
+**Pass 1** (one task per block): compute the mask block (the upstream chain runs
+here, once), write it to a compressed cache array, label the block locally with
+``scipy.ndimage.label``, and keep only per-label summaries -- the first pixel of
+each local label, the block's boundary faces, and the partial statistics of every
+requested measurement (:func:`batchimg._reduce.block_stats` on the *local*
+labels). Small pairing tasks turn neighbouring faces into equivalences. The local
+label image is dropped.
+
+**Resolve** (in memory, per label): union the equivalences, number components by
+their first pixel (scipy's raster order), merge the per-block statistics by
+component, evaluate the region filter, and renumber the kept regions.
+
+**Pass 2** (one task per block): read the cached mask block, label it again
+(deterministic, and cheaper than keeping int32 labels for the whole volume), map
+local labels through the block's small lookup table, and write the final labels.
+
+The labels equal ``scipy.ndimage.label`` (then ``filter_regions``) on the whole
+array, and the table equals ``regionprops_table`` of those labels.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import scipy.ndimage as ndi
+from dask.base import tokenize
+from dask.delayed import Delayed
+from dask.highlevelgraph import HighLevelGraph
+
+from .. import _reduce
+from .. import label as L
+from .. import measure as M
+
+
+def _pass1_block(mask, *intensity, structure, start, shape, needs):
+    local, small, faces = L._label_block(
+        mask, structure=structure, start=start, shape=shape, by_value=False
+    )
+    img = intensity[0] if intensity else None
+    stats = _reduce.block_stats(local, img, start, shape, needs, False) if needs else None
+    return small, faces, stats
+
+
+def _pass2_block(mask, mapping, *, structure):
+    local, _ = ndi.label(mask, structure)
+    return mapping[local]
+
+
+def _resolve(smalls, pairs, pair_blocks, tables, *, where, props, ndim, spacing, dtype):
+    ncomp, comp, counts, bases = L._components(smalls, pairs, pair_blocks)
+    firsts = np.concatenate([s["first"] for s in smalls]) if smalls else np.empty(0, np.int64)
+    minfirst = np.full(ncomp, np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(minfirst, comp, firsts)
+    rank = np.empty(ncomp, np.int64)
+    rank[np.argsort(minfirst, kind="stable")] = np.arange(1, ncomp + 1)
+    glob = rank[comp]  # scipy's label of every (block, local label)
+    merged = None
+    if tables is not None:
+        parts = []
+        for t, base in zip(tables, bases, strict=True):
+            if len(t["label"]):
+                t = dict(t)
+                t["label"] = glob[base + t["label"] - 1]
+                parts.append(t)
+        if parts:
+            merged = _reduce.group(_reduce._concat(parts))
+        else:
+            merged = tables[0]
+    new = np.arange(ncomp + 1, dtype=np.int64)  # global label -> final label
+    if where is not None:
+        frame = M._frame(merged, props, ndim, spacing, False)
+        keep = np.asarray(_reduce.evaluate(where, frame), bool)
+        new = np.zeros(ncomp + 1, np.int64)
+        new[merged["label"][keep]] = np.arange(1, int(keep.sum()) + 1)
+        merged = {k: v[keep] for k, v in merged.items()}
+        merged["label"] = new[merged["label"]]
+    final = new[glob]
+    maps = [
+        np.concatenate([[0], final[b : b + c]]).astype(dtype)
+        for b, c in zip(bases, counts, strict=True)
+    ]
+    n = int(new.max(initial=0))
+    return n, maps, merged
+
+
+def label_measure_store(
+    mask: da.Array,
+    *,
+    structure: Any = None,
+    intensity: da.Array | None = None,
+    properties: Sequence[str] = ("label", "area"),
+    spacing: Any = None,
+    where: str | None = None,
+    labels_out: Any = None,
+    mask_cache: Any = None,
+    also_store: Sequence[tuple[da.Array, Any]] = (),
+    compute: Any = dask.compute,
+):
+    """Label ``mask``, keep the regions satisfying ``where``, measure them, store labels.
+
+    A sink that computes: pass 1 and ``also_store`` (saved steps, written from the
+    same upstream tasks) in one ``compute`` call, then pass 2.
+
+    Parameters
+    ----------
+    mask : dask.array.Array
+        The (lazy) binary image; nonzero is foreground.
+    structure : array_like, optional
+        Connectivity for ``scipy.ndimage.label``; default connectivity 1.
+    intensity : dask.array.Array, optional
+        Intensity image for intensity measurements.
+    properties : sequence of str
+        ``regionprops_table`` properties to measure.
+    spacing : float or sequence of float, optional
+        Pixel size per axis.
+    where : str, optional
+        ``filter_regions`` condition.
+    labels_out : zarr.Array, optional
+        Where the final labels go (same shape; chunks aligned with ``mask``'s).
+    mask_cache : zarr.Array, optional
+        A bool array of ``mask``'s shape and chunks; with it, pass 2 reads the mask
+        from there instead of recomputing the upstream chain.
+    also_store : sequence of (dask.array.Array, zarr.Array)
+        Further arrays to write during pass 1.
+    compute : callable
+        ``dask.compute`` or a scheduler-bound equivalent (``compute(*objs)``).
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        ``regionprops_table`` of the final labels (``label`` always included).
+    n : int
+        Number of final labels.
+    """
+    ndim = mask.ndim
+    s = L._normalize_structure(structure, ndim)
+    props = M._normalize_properties(properties, intensity is not None)
+    node = None if where is None else _reduce.parse_where(where)
+    filter_props = () if node is None else _where_properties(node, ndim)
+    all_props = tuple(dict.fromkeys(("label", *props, *filter_props)))
+    needs = M._needs(all_props)
+    sp = M._normalize_spacing(spacing, ndim)
+    dtype = L.label_dtype(mask.shape)
+    if intensity is not None and intensity.chunks != mask.chunks:
+        intensity = intensity.rechunk(mask.chunks)
+
+    # pass 1 -------------------------------------------------------------------------
+    token = tokenize(mask.name, None if intensity is None else intensity.name, s, needs)
+    p1 = f"label-pass1-{token}"
+    pr = f"label-pairs-{token}"
+    grid = list(np.ndindex(*mask.numblocks))
+    flat = {idx: i for i, idx in enumerate(grid)}
+    starts = [np.concatenate([[0], np.cumsum(c)[:-1]]).astype(int) for c in mask.chunks]
+    dsk: dict = {}
+    source = mask
+    stores = []
+    if mask_cache is not None:
+        # the same tasks feed the cache and pass 1
+        stores.append((mask != 0, mask_cache))
+    for idx in grid:
+        start = tuple(int(starts[a][i]) for a, i in enumerate(idx))
+        func = functools.partial(
+            _pass1_block, structure=s, start=start, shape=mask.shape, needs=needs
+        )
+        args = [(source.name, *idx)]
+        if intensity is not None:
+            args.append((intensity.name, *idx))
+        dsk[(p1, *idx)] = (func, *args)
+    offsets = np.argwhere(s) - 1
+    pair_keys, pair_blocks = [], []
+    for d in L._directions(ndim, offsets):
+        for idx in grid:
+            nb = tuple(i + k for i, k in zip(idx, d, strict=True))
+            if not all(0 <= i < n for i, n in zip(nb, mask.numblocks, strict=True)):
+                continue
+            key = (pr, len(pair_keys))
+            dsk[key] = (
+                functools.partial(_pair_from_pass1, d=d, offsets=offsets),
+                (p1, *idx),
+                (p1, *nb),
+            )
+            pair_keys.append(key)
+            pair_blocks.append((flat[idx], flat[nb]))
+    deps = [mask] + ([intensity] if intensity is not None else [])
+    graph = HighLevelGraph.from_collections(p1, dsk, dependencies=deps)
+    keys = [(p1, *idx) for idx in grid] + pair_keys
+    store_tasks = [
+        da.store(a, target, lock=False, compute=False) for a, target in (*stores, *also_store)
+    ]
+    computed = compute([Delayed(k, graph, layer=p1) for k in keys], *store_tasks)
+    values = computed[0]
+    blocks = values[: len(grid)]
+    pairs = values[len(grid) :]
+    smalls = [b[0] for b in blocks]
+    tables = [b[2] for b in blocks] if needs else None
+
+    # resolve --------------------------------------------------------------------------
+    n, maps, merged = _resolve(
+        smalls,
+        pairs,
+        pair_blocks,
+        tables,
+        where=node,
+        props=all_props,
+        ndim=ndim,
+        spacing=sp,
+        dtype=dtype,
+    )
+    if merged is None:
+        merged = _reduce.empty_table(ndim, needs)
+    table = M._frame(merged, props if "label" in props else ("label", *props), ndim, sp, False)
+
+    # pass 2 -------------------------------------------------------------------------
+    if labels_out is not None:
+        src = mask
+        if mask_cache is not None:
+            src = da.from_zarr(mask_cache, chunks=mask.chunks)
+        p2 = f"label-pass2-{tokenize(token, src.name, [m.tobytes() for m in maps])}"
+        dsk2 = {
+            (p2, *idx): (functools.partial(_pass2_block, structure=s), (src.name, *idx), maps[i])
+            for i, idx in enumerate(grid)
+        }
+        g2 = HighLevelGraph.from_collections(p2, dsk2, dependencies=[src])
+        labels = da.Array(
+            g2, p2, chunks=mask.chunks, dtype=dtype, meta=np.empty((0,) * ndim, dtype)
+        )
+        compute(da.store(labels, labels_out, lock=False, compute=False))
+    return table, n
+
+
+def _pair_from_pass1(a, b, *, d, offsets):
+    return L._face_pairs(a[1], b[1], d=d, offsets=offsets)
+
+
+def _where_properties(node: tuple, ndim: int) -> tuple[str, ...]:
+    columns = {c: p for p in M.PROPERTIES for c in M._columns(p, ndim)}
+    out = []
+    for col in sorted(_reduce.where_columns(node)):
+        if col not in columns:
+            from .._params import _did_you_mean
+            from ..errors import InvalidParameterError
+
+            raise InvalidParameterError(
+                f"where must name measurement columns; got unknown column {col!r}."
+                f"{_did_you_mean(col, list(columns))}"
+            )
+        out.append(columns[col])
+    return tuple(dict.fromkeys(out))

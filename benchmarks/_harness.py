@@ -1,0 +1,92 @@
+"""Run one contender in a child process and measure wall time and peak RSS.
+
+Peak RSS is the largest sum of the resident set sizes of the child and all its
+descendants, sampled every 20 ms (so worker processes count too).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+
+import psutil
+
+
+def machine() -> str:
+    """One line describing this machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = psutil.virtual_memory().total / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}"
+
+
+def _tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def run_child(args: list[str], timeout: float) -> dict:
+    """Run ``python args...``; return wall seconds, peak RSS (bytes), its JSON output."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    ps = psutil.Process(proc.pid)
+    peak = 0
+    stop = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss(ps))
+            time.sleep(0.02)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        for p in [*ps.children(recursive=True), ps]:
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
+        out, err = proc.communicate()
+        timed_out = True
+    wall = time.perf_counter() - start
+    stop.set()
+    t.join()
+    result = {"wall": wall, "peak_rss": peak, "timed_out": timed_out, "rc": proc.returncode}
+    if not timed_out:
+        if proc.returncode != 0:
+            raise RuntimeError(f"{args} failed:\n{err[-3000:]}")
+        lines = [ln for ln in out.splitlines() if ln.startswith("{")]
+        if lines:
+            result.update(json.loads(lines[-1]))
+    return result
+
+
+def fmt_bytes(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
