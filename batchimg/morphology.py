@@ -640,12 +640,23 @@ morphological_gradient = _grey(
 )
 
 
+# The non-local operations are built on the chunked labels (batchimg.label).
+from .label import (  # noqa: E402
+    binary_fill_holes,
+    binary_propagation,
+    clear_border,
+    reconstruct_by_propagation,
+)
+
 __all__ = [
     "binary_closing",
     "binary_dilation",
     "binary_erosion",
+    "binary_fill_holes",
     "binary_opening",
+    "binary_propagation",
     "black_tophat",
+    "clear_border",
     "generate_binary_structure",
     "grey_closing",
     "grey_dilation",
@@ -653,5 +664,6 @@ __all__ = [
     "grey_opening",
     "iterate_structure",
     "morphological_gradient",
+    "reconstruct_by_propagation",
     "white_tophat",
 ]
