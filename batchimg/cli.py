@@ -2,7 +2,8 @@
 
 A thin click layer over :mod:`batchimg.workflow` (the only module importing click).
 Exit codes: 0 success, 1 error (one line ``Error: ...`` on stderr; ``--debug``
-shows the traceback), 2 usage error.
+shows the traceback), 2 usage error, 3 finished but some inputs failed (listed in
+``DIR/errors.csv``; one summary line on stderr).
 """
 
 from __future__ import annotations
@@ -80,15 +81,29 @@ def _raw(raw_shape, raw_dtype, raw_offset) -> dict:
               help="Format of the measurement table.")  # fmt: skip
 @click.option("--table", default=None, help="Table file name (measurements.parquet, ...).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages.")
+@click.option("--resume", is_flag=True,
+              help="Continue the interrupted run in --output, skipping finished work.")  # fmt: skip
+@click.option("--verify", is_flag=True,
+              help="With --resume: also compare the content hash of processed files.")  # fmt: skip
+@click.option("--max-failures", type=click.IntRange(min=0), default=None,
+              help="Abort (exit 1) once more than N inputs failed (default: none).")  # fmt: skip
+@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Read attempts after a failed one before a file counts as failed.")  # fmt: skip
+@click.option("--allow-remote", is_flag=True, help="Accept URL inputs (s3://, http://, ...).")
 @_debug
-def run(workflow, source, raw_shape, raw_dtype, raw_offset, output, chunks, save, workers,
-        scheduler, table_format, table, quiet) -> None:  # fmt: skip
-    """Run WORKFLOW on an input and write result.zarr, the table and summary.png."""
+@click.pass_context
+def run(ctx, workflow, source, raw_shape, raw_dtype, raw_offset, output, chunks, save, workers,
+        scheduler, table_format, table, quiet, resume, verify, max_failures, retries,
+        allow_remote) -> None:  # fmt: skip
+    """Run WORKFLOW on an input and write result.zarr, the table and summary.png.
+
+    Exits 3 when the run finished but some inputs failed (see DIR/errors.csv).
+    """
     from .workflow import load_workflow
 
     wf = load_workflow(workflow)
     say = None if quiet else (lambda msg: click.echo(msg, err=True))
-    wf.run(
+    result = wf.run(
         source,
         output,
         chunks=chunks,
@@ -99,8 +114,22 @@ def run(workflow, source, raw_shape, raw_dtype, raw_offset, output, chunks, save
         table_format=table_format,
         progress=not quiet and sys.stderr.isatty(),
         log=say,
+        resume=resume,
+        verify=verify,
+        max_failures=max_failures,
+        retries=retries,
+        allow_remote=allow_remote,
         **_raw(raw_shape, raw_dtype, raw_offset),
     )
+    if result.failed:
+        first = result.failed[0]
+        click.echo(
+            f"batchimg: finished, but {len(result.failed)} of {result.n_inputs} inputs failed "
+            f"(first: {first['path']!r}: {first['exception']}); see "
+            f"{os.path.join(result.output, 'errors.csv')}",
+            err=True,
+        )
+        ctx.exit(3)
 
 
 @main.command()
@@ -144,8 +173,26 @@ def info(directory) -> None:
     from .workflow.outputs import info as _info
 
     d = _info(directory)
-    state = "complete" if d["complete"] else "INCOMPLETE (no _COMPLETE marker)"
+    if d["state"] == "complete":
+        state = "complete"
+        if d["failed_inputs"]:
+            state += f" ({d['failed_inputs']} inputs failed, see errors.csv)"
+    elif d["state"] == "failed":
+        f = d["failure"]
+        state = f"failed ({f.get('exception')}: {f.get('message')}); its files are INCOMPLETE"
+    else:
+        state = (
+            "incomplete (no _COMPLETE marker: interrupted or still running; "
+            "its files are INCOMPLETE)"
+        )
     click.echo(f"{directory}: {state}")
+    if d["partial"] and d["state"] != "complete":
+        click.echo("resume with: batchimg run ... --resume")
+    if d["lock"] and d["state"] != "complete":
+        lk = d["lock"]
+        click.echo(
+            f"locked by process {lk.get('pid')} on {lk.get('host')} since {lk.get('started')}"
+        )
     if d["workflow"]:
         click.echo(f"workflow: {d['workflow']}")
     for name, (shape, dtype) in d["arrays"].items():

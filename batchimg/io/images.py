@@ -45,6 +45,9 @@ class ImageStack:
         axis 0.
     paths : list of str
         The source file of each image, in the order of ``data``.
+    failed : tuple of (int, str, Exception)
+        With ``open_images(..., on_error="collect")``: the files left out, as
+        ``(position in the listing, path, the error)``; empty otherwise.
 
     Notes
     -----
@@ -54,6 +57,7 @@ class ImageStack:
 
     data: da.Array
     paths: list[str]
+    failed: tuple[tuple[int, str, BaseException], ...] = ()
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -114,8 +118,12 @@ def _image_files_in(directory: str) -> list[str]:
         ]
 
 
-def _resolve_paths(source: Any) -> list[str]:
-    """Return the image files ``source`` names, in reading order."""
+def _resolve_paths(source: Any, *, strict: bool = True) -> list[str]:
+    """Return the image files ``source`` names, in reading order.
+
+    With ``strict=False`` a listed file that does not exist is kept (its header
+    read then fails and is collected).
+    """
     if isinstance(source, str | os.PathLike):
         text = os.fspath(source)
         if os.path.isdir(text):
@@ -146,7 +154,7 @@ def _resolve_paths(source: Any) -> list[str]:
         if not paths:
             raise InputNotFoundError("source is an empty list of paths; no images to open.")
         missing = [p for p in paths if not os.path.isfile(p)]
-        if missing:
+        if missing and strict:
             raise InputNotFoundError(
                 f"image file{'s' if len(missing) > 1 else ''} {_list_some(missing)} "
                 f"do{'' if len(missing) > 1 else 'es'} not exist."
@@ -430,6 +438,7 @@ def open_images(
     as_gray: bool = False,
     group_by_shape: bool = False,
     images_per_chunk: int | str = "auto",
+    on_error: str = "raise",
 ) -> ImageStack | dict[tuple[tuple[int, ...], np.dtype], ImageStack]:
     """Open a collection of image files as one lazy stack, reading only their headers.
 
@@ -455,6 +464,13 @@ def open_images(
     images_per_chunk : int or 'auto', optional
         Images per chunk along axis 0. ``'auto'`` packs about 4 MiB per chunk
         (at least one image).
+    on_error : {"raise", "collect"}, optional
+        ``"raise"`` (default) refuses a collection with an unreadable header or a
+        file of another shape or dtype. ``"collect"`` leaves such files out
+        instead: the stack holds the readable files of the most common shape and
+        dtype (the first seen on a tie), and ``stack.failed`` lists the others as
+        ``(position in the listing, path, error)``. Only an empty result raises.
+        Not combined with ``group_by_shape``.
 
     Returns
     -------
@@ -489,6 +505,14 @@ def open_images(
     ...     [os.path.basename(p) for p in paths], data.shape, int(data[1].max().compute())
     (['img2.png', 'img10.png'], (2, 4, 5), 10)
     """
+    if on_error not in ("raise", "collect"):
+        raise InvalidParameterError(f"on_error must be 'raise' or 'collect'; got {on_error!r}.")
+    if on_error == "collect":
+        if group_by_shape:
+            raise InvalidParameterError(
+                "on_error='collect' cannot be combined with group_by_shape=True."
+            )
+        return _open_collecting(source, as_gray, images_per_chunk)
     paths = _resolve_paths(source)
     stats = [os.stat(p) for p in paths]
     headers = []
@@ -528,6 +552,51 @@ def open_images(
             "returns one stack per (shape, dtype)."
         )
     return _stack_of(paths, stats, first_shape, first_dtype, as_gray, images_per_chunk)
+
+
+def _open_collecting(source: Any, as_gray: bool, images_per_chunk: Any) -> ImageStack:
+    """``open_images(..., on_error="collect")``: leave unreadable or odd files out."""
+    from collections import Counter
+
+    paths = _resolve_paths(source, strict=False)
+    failed: list[tuple[int, str, BaseException]] = []
+    good: list[tuple[int, str, os.stat_result, tuple]] = []
+    for i, p in enumerate(paths):
+        try:
+            st = os.stat(p)
+            if st.st_size == 0:
+                raise InputError(f"{p!r} is an empty file (0 bytes).")
+            shape, dtype = read_header(p)
+            if as_gray:
+                shape, dtype = _gray_layout(p, shape, dtype)
+        except FileNotFoundError as exc:
+            failed.append((i, p, InputNotFoundError(f"image file {p!r} does not exist: {exc}")))
+            continue
+        except (InputError, OSError) as exc:
+            failed.append((i, p, exc))
+            continue
+        good.append((i, p, st, (shape, dtype)))
+    if not good:
+        shown = "; ".join(f"{p!r}: {exc}" for _, p, exc in failed[:_LISTED])
+        raise InputError(f"no readable image among {len(paths)} files: {shown}")
+    counts = Counter(h for *_, h in good)
+    best = max(counts.values())
+    layout = next(h for *_, h in good if counts[h] == best)
+    kept = []
+    for i, p, st, h in good:
+        if h == layout:
+            kept.append((i, p, st))
+        else:
+            failed.append((i, p, InputError(
+                f"{p!r} has shape {h[0]} of {h[1]}, but the collection's images have "
+                f"{layout[0]} of {layout[1]} (the most common layout)."
+            )))  # fmt: skip
+    failed.sort(key=lambda f: f[0])
+    stack = _stack_of(
+        [p for _, p, _ in kept], [st for *_, st in kept], layout[0], layout[1], as_gray,
+        images_per_chunk,
+    )  # fmt: skip
+    return ImageStack(stack.data, stack.paths, tuple(failed))
 
 
 __all__ = ["ImageStack", "natural_sort_key", "open_images", "read_header", "read_image", "to_gray"]

@@ -15,17 +15,22 @@ Layout of ``DIR``::
 
 Everything is written into ``DIR/.partial-<id>/`` first and renamed into place at
 the end; ``_COMPLETE`` is removed when a run starts and written only after every
-other file is in place, so an interrupted run never looks complete.
+other file is in place, so an interrupted run never looks complete. A run that
+raised leaves ``DIR/_FAILED`` (its error); inputs that failed are listed in
+``DIR/errors.csv``. :func:`open_result` refuses a folder that is not complete. The
+staging folder's bookkeeping (see :mod:`.journal`) lets ``--resume`` continue it.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime
 import json
 import os
 import shutil
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -64,18 +69,36 @@ def utc_now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
-def prepare(output: str | os.PathLike) -> str:
-    """Create ``output``, mark it incomplete, and return a fresh staging folder inside it."""
+def make_folder(output: str | os.PathLike) -> str:
+    """Create the output folder (refusing a file of that name); return its path."""
     output = os.fspath(output)
     if os.path.exists(output) and not os.path.isdir(output):
         raise InputError(f"output must be a folder; got the file {output!r}.")
     os.makedirs(output, exist_ok=True)
-    marker = os.path.join(output, MARKER)
-    if os.path.exists(marker):
-        os.remove(marker)
+    return output
+
+
+def prepare(output: str | os.PathLike, resume_from: str | None = None) -> str:
+    """Create ``output``, mark it incomplete, and return its staging folder.
+
+    The markers ``_COMPLETE`` and ``_FAILED`` and a previous ``errors.csv`` are
+    removed first. A fresh staging folder is made, unless ``resume_from`` names the
+    staging folder of an interrupted run to continue; other staging folders are
+    removed.
+    """
+    from .journal import ERRORS, FAILED_MARKER
+
+    output = make_folder(output)
+    for name in (MARKER, FAILED_MARKER, ERRORS):
+        path = os.path.join(output, name)
+        if os.path.exists(path):
+            os.remove(path)
+    keep = None if resume_from is None else os.path.basename(os.path.normpath(resume_from))
     for entry in os.listdir(output):
-        if entry.startswith(".partial-"):
+        if entry.startswith(".partial-") and entry != keep:
             shutil.rmtree(os.path.join(output, entry), ignore_errors=True)
+    if keep is not None:
+        return os.path.join(output, keep)
     staging = os.path.join(output, f".partial-{uuid.uuid4().hex[:12]}")
     os.makedirs(staging)
     return staging
@@ -202,15 +225,23 @@ def summary_png(path: str, table, *, collection: bool, paths: Sequence[str] | No
 
 
 def finish(output: str, staging: str, marker: dict[str, Any]) -> None:
-    """Move every staged file into ``output``, then write the ``_COMPLETE`` marker last."""
+    """Move every staged file into ``output``, then write the ``_COMPLETE`` marker last.
+
+    The staging folder's bookkeeping (``run.json``, the manifest and part files) is
+    removed, not moved.
+    """
+    from .journal import BOOKKEEPING
+
     for entry in sorted(os.listdir(staging)):
+        if entry in BOOKKEEPING:
+            continue
         target = os.path.join(output, entry)
         if os.path.isdir(target) and not os.path.islink(target):
             shutil.rmtree(target)
         elif os.path.lexists(target):
             os.remove(target)
         os.replace(os.path.join(staging, entry), target)
-    os.rmdir(staging)
+    shutil.rmtree(staging)
     tmp = os.path.join(output, f".{MARKER}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(marker, f, indent=2)
@@ -230,7 +261,9 @@ def info(output: str | os.PathLike) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``complete`` (bool), ``marker`` (the ``_COMPLETE`` content or None),
+        ``state`` (``"complete"``, ``"incomplete"`` or ``"failed"``: the run
+        raised, ``failure`` holds its error), ``complete`` (bool), ``marker`` (the
+        ``_COMPLETE`` content or None), ``failed_inputs`` (rows of ``errors.csv``),
         ``arrays`` (path -> (shape, dtype)), ``table`` (path or None), ``rows``,
         ``workflow`` (its name) and ``versions``.
 
@@ -252,8 +285,21 @@ def info(output: str | os.PathLike) -> dict[str, Any]:
                 marker = json.load(f)
         except (OSError, ValueError):
             marker = None
+    from .journal import ERRORS, FAILED_MARKER, LOCK, read_json
+
+    failure = None if marker is not None else read_json(os.path.join(output, FAILED_MARKER))
+    errors_path = os.path.join(output, ERRORS)
+    failed_inputs = None
+    if os.path.isfile(errors_path):
+        with open(errors_path, encoding="utf-8", newline="") as f:
+            failed_inputs = max(sum(1 for _ in csv.reader(f)) - 1, 0)
+    state = "complete" if marker is not None else ("failed" if failure else "incomplete")
     out: dict[str, Any] = {
         "output": output,
+        "state": state,
+        "failure": failure,
+        "failed_inputs": failed_inputs,
+        "lock": read_json(os.path.join(output, LOCK)),
         "complete": marker is not None,
         "marker": marker,
         "arrays": {},
@@ -292,8 +338,93 @@ def info(output: str | os.PathLike) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class Result:
+    """A finished run's outputs, opened for reading.
+
+    Parameters
+    ----------
+    output : str
+        The folder.
+    group : zarr.Group
+        ``result.zarr``, read-only.
+    table : pandas.DataFrame or None
+        The measurements.
+    state : str
+        ``"complete"``, ``"incomplete"`` or ``"failed"``.
+    info : dict
+        :func:`info` of the folder.
+    """
+
+    output: str
+    group: Any
+    table: Any
+    state: str
+    info: dict
+
+    @property
+    def labels(self):
+        """The label image (a zarr array), or None."""
+        try:
+            return self.group[LABELS_PATH]
+        except KeyError:
+            return None
+
+
+def open_result(output: str | os.PathLike, *, allow_incomplete: bool = False) -> Result:
+    """Open a run's output folder for reading, refusing one that is not complete.
+
+    Parameters
+    ----------
+    output : str or os.PathLike
+        The folder given to ``batchimg run --output``.
+    allow_incomplete : bool, optional
+        Open an incomplete or failed folder anyway, with a warning.
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    InputError
+        If the folder has no ``_COMPLETE`` marker (an interrupted or failed run)
+        and ``allow_incomplete`` is false.
+    InputNotFoundError
+        If the folder does not exist.
+    """
+    import warnings
+
+    import zarr
+
+    d = info(output)
+    if d["state"] != "complete":
+        why = (
+            "the run failed" if d["state"] == "failed" else "the run was interrupted or is running"
+        )
+        if d["failure"]:
+            why += f" ({d['failure'].get('exception')}: {d['failure'].get('message')})"
+        text = (
+            f"output folder {os.fspath(output)!r} is {d['state']}: {why}; its files may be partial."
+        )
+        if not allow_incomplete:
+            raise InputError(
+                text + " Hint: resume it with 'batchimg run ... --resume', or pass "
+                "allow_incomplete=True to read it anyway."
+            )
+        warnings.warn(text, UserWarning, stacklevel=2)
+    group = zarr.open_group(os.path.join(os.fspath(output), RESULT), mode="r")
+    table = None
+    if d["table"]:
+        from ..io import read_table
+
+        table = read_table(d["table"])
+    return Result(os.fspath(output), group, table, d["state"], d)
+
+
 __all__ = [
     "LABELS_PATH",
+    "Result",
     "MARKER",
     "RESULT",
     "create_array",
@@ -302,6 +433,8 @@ __all__ = [
     "finish",
     "info",
     "label_colors",
+    "make_folder",
+    "open_result",
     "prepare",
     "summary_png",
     "versions",

@@ -29,6 +29,8 @@ import contextlib
 import functools
 import hashlib
 import os
+import re
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -73,12 +75,18 @@ class Source:
         The image files of a collection.
     description : dict
         What the input was (recorded with the results).
+    failed : dict
+        Collections opened with ``on_error="collect"``: position in ``paths`` ->
+        ``errors.csv`` row of each file left out when opening (unreadable header,
+        other shape or dtype). ``data`` then holds only the other files, while
+        ``paths`` lists every file (one slot each in the results).
     """
 
     kind: str
     data: da.Array
     paths: list[str] | None
     description: dict = field(default_factory=dict)
+    failed: dict = field(default_factory=dict)
 
     @property
     def image_shape(self) -> tuple[int, ...]:
@@ -141,6 +149,8 @@ def open_source(
     raw_shape: Any = None,
     raw_dtype: Any = None,
     raw_offset: int = 0,
+    on_error: str = "raise",
+    allow_remote: bool = False,
 ) -> Source:
     """Open a workflow's input lazily, reading at most headers.
 
@@ -154,6 +164,11 @@ def open_source(
         Images per task for collections; block shape for volumes (``"32,128,128"``).
     raw_shape, raw_dtype, raw_offset
         The layout of a raw file.
+    on_error : {"raise", "collect"}, optional
+        For collections: ``"collect"`` leaves out files whose header is unreadable
+        or of another shape or dtype, listing them in ``Source.failed``.
+    allow_remote : bool, optional
+        Accept URLs (``s3://``, ``http://``...); refused by default.
 
     Returns
     -------
@@ -162,10 +177,11 @@ def open_source(
     Raises
     ------
     InputNotFoundError, InputError, InvalidParameterError
-        For missing or unreadable inputs and bad chunking.
+        For missing or unreadable inputs, refused URLs and bad chunking.
     """
     from ..io import open_images, open_raw, open_zarr
 
+    _check_remote(source, allow_remote)
     chunks = _parse_chunks(chunks)
     if isinstance(source, np.ndarray | da.Array):
         x = da.asarray(source)
@@ -204,11 +220,12 @@ def open_source(
         raise InvalidParameterError(
             f"chunks must be a number of images per task for an image collection; got {chunks!r}."
         )
-    stack = open_images(source, images_per_chunk=per_chunk)
+    stack = open_images(source, images_per_chunk=per_chunk, on_error=on_error)
     data, paths = stack.data, stack.paths
+    failed = list(stack.failed)
     image = data.shape[1:]
     rgb = len(image) == 3 and image[-1] in (3, 4)
-    if len(paths) == 1 and len(image) == 3 and not rgb:
+    if len(paths) == 1 and not failed and len(image) == 3 and not rgb:
         x = data[0].rechunk(_volume_chunks(image, chunks))
         size, mtime = _stat(paths[0])
         desc = {"file": os.path.abspath(paths[0]), "size": size, "mtime_ns": mtime}
@@ -217,13 +234,52 @@ def open_source(
         nbytes = int(np.prod(image)) * 8
         per = max(1, min(COLLECTION_CHUNK_BYTES // max(nbytes, 1), -(-len(paths) // 4)))
         data = open_images(paths, images_per_chunk=per).data
-    stats = [_stat(p) for p in paths]
+    # every listed file keeps its slot (its position in the listing)
+    listing: list[str] = []
+    bad: dict[int, dict] = {}
+    good = iter(paths)
+    for pos, path, exc in failed:
+        while len(listing) < pos:
+            listing.append(next(good))
+        bad[len(listing)] = _error_row(path, "open", exc)
+        listing.append(path)
+    listing.extend(good)
+    stats = [_stat_or_none(p) for p in listing]
     desc = {
-        "images": [os.path.abspath(p) for p in paths],
+        "images": [os.path.abspath(p) for p in listing],
         "sizes": [s[0] for s in stats],
         "mtimes_ns": [s[1] for s in stats],
     }
-    return Source("collection", data, list(paths), desc)
+    return Source("collection", data, listing, desc, bad)
+
+
+def _error_row(path: str, step: str, exc: BaseException) -> dict:
+    from .journal import error_row
+
+    return error_row(path, step, exc)
+
+
+def _stat_or_none(path: str) -> tuple[int, int]:
+    try:
+        return _stat(path)
+    except OSError:
+        return -1, -1
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _check_remote(source: Any, allow_remote: bool) -> None:
+    """Refuse URLs (``s3://``, ``http://``...) unless the user opted in."""
+    items = [source] if isinstance(source, str | os.PathLike) else source
+    if allow_remote or not isinstance(items, Sequence) or isinstance(items, bytes):
+        return
+    for item in items:
+        if isinstance(item, str) and _URL.match(item):
+            raise InputError(
+                f"input must be a local path; got the URL {item!r}. batchimg reads remote "
+                "data only when asked: pass --allow-remote (allow_remote=True) to read it."
+            )
 
 
 # ---------------------------------------------------------------------------
@@ -388,7 +444,13 @@ class ImagePlan:
         for i, (_, src, _) in enumerate(self.steps):
             last_use[src] = i
         for i, (name, src, kernel) in enumerate(self.steps):
-            values[name] = np.asarray(kernel(values[src]))
+            try:
+                values[name] = np.asarray(kernel(values[src]))
+            except Exception as exc:
+                # the per-image error report names the step (errors.csv)
+                with contextlib.suppress(AttributeError):
+                    exc.batchimg_step = name
+                raise
             if keep is not None and src not in keep and last_use.get(src) == i and src != INPUT:
                 del values[src]
         return values
@@ -429,47 +491,123 @@ def _measure_image(lab: np.ndarray, intensity: np.ndarray | None, props: Sequenc
     return d.compute(scheduler="sync")
 
 
-def _collection_task(
-    paths: Sequence[str],
-    start: int,
-    plan: ImagePlan,
-    result: str,
-    saved: Sequence[str],
-    labels: str | None,
-    props: Sequence[str],
-    intensity: str,
-):
-    """Run the workflow on a chunk of images; write their arrays; return rows and counts."""
+@dataclass(frozen=True)
+class _ChunkJob:
+    """What every collection task shares (small: paths and kernels, no pixels)."""
+
+    plan: ImagePlan
+    result: str
+    saved: tuple[str, ...]
+    labels: str | None
+    props: tuple[str, ...]
+    intensity: str
+    layouts: dict  # output path in result.zarr -> (image shape, dtype)
+    expect: tuple  # (shape, dtype) every decoded image must have
+    staging: str
+    retries: int = 2
+    max_failures: int | None = None
+    open_failed: int = 0
+
+
+def _read_checked(path: str, expect: tuple, retries: int) -> np.ndarray:
+    """Read one image, retrying transient failures; check its shape and dtype."""
+    from .. import io as _io
+
+    for attempt in range(retries + 1):
+        try:
+            # looked up at call time, so that a wrapped read_image is the one used
+            image = _io.read_image(path)
+            break
+        except Exception:
+            if attempt >= retries:
+                raise
+            time.sleep(0.05 * 2**attempt)
+    shape, dtype = tuple(expect[0]), np.dtype(expect[1])
+    if image.shape != shape or image.dtype != dtype:
+        raise InputError(
+            f"{path!r} decoded to shape {image.shape} of {image.dtype}, but the collection's "
+            f"images have {shape} of {dtype}."
+        )
+    return image
+
+
+def _collection_task(index: int, items: Sequence[tuple[int, str]], start: int, stop: int,
+                     job: _ChunkJob) -> dict:  # fmt: skip
+    """Run the workflow on one chunk of images, each on its own; record the chunk.
+
+    A file that cannot be read, decodes to another shape or dtype, or makes a step
+    fail is left out (its slots stay at the fill value, 0) and noted with its
+    error; the others go on. The chunk's arrays are written whole (so running a
+    task twice changes nothing), then its table rows (a Parquet part file), then
+    its manifest record, last.
+    """
     import pandas as pd
     import zarr
 
-    from ..io import read_image
+    from . import journal
 
-    keep = set(saved) | ({labels} if labels else set()) | {intensity}
-    stacks: dict[str, list[np.ndarray]] = {name: [] for name in saved}
-    lab_stack = []
-    frames = []
-    counts = []
-    for path in paths:
-        values = plan(read_image(path), keep=keep)
-        for name in saved:
-            stacks[name].append(values[name])
-        if labels is not None:
-            lab = values[labels]
-            lab_stack.append(lab)
-            counts.append(int(lab.max()) if lab.size else 0)
-            if props:
-                frame = _measure_image(lab, values[intensity], props)
-                frame.insert(0, "image", path)
-                frames.append(frame)
-    stop = start + len(paths)
-    for name in saved:
-        zarr.open_array(os.path.join(result, name), mode="r+")[start:stop] = np.stack(stacks[name])
-    if labels is not None:
-        arr = zarr.open_array(os.path.join(result, outputs.LABELS_PATH), mode="r+")
-        arr[start:stop] = np.stack(lab_stack)
+    keep = set(job.saved) | ({job.labels} if job.labels else set()) | {job.intensity}
+    out = {
+        name: np.zeros((stop - start, *shape), np.dtype(dtype))
+        for name, (shape, dtype) in job.layouts.items()
+    }
+    frames, failures, hashes = [], [], {}
+    counts = [0] * (stop - start)
+    for slot, path in items:
+        i = slot - start
+        step = "read"
+        try:
+            image = _read_checked(path, job.expect, job.retries)
+            step = "workflow"
+            values = job.plan(image, keep=keep)
+            step = "measure"
+            frame = None
+            if job.labels is not None:
+                lab = values[job.labels]
+                if job.props:
+                    frame = _measure_image(lab, values[job.intensity], job.props)
+                    frame.insert(0, "image", path)
+            step = "read"
+            digest = journal.file_hash(path)
+        except Exception as exc:
+            for arr in out.values():
+                arr[i] = 0
+            row = journal.error_row(path, getattr(exc, "batchimg_step", step), exc)
+            row["slot"] = slot
+            failures.append(row)
+            journal.record_failure(job.staging, slot, row)
+            continue
+        for name in job.saved:
+            out[name][i] = values[name]
+        if job.labels is not None:
+            out[outputs.LABELS_PATH][i] = lab
+            counts[i] = int(lab.max()) if lab.size else 0
+        if frame is not None:
+            frames.append(frame)
+        hashes[str(slot)] = digest
+    for name, block in out.items():
+        zarr.open_array(os.path.join(job.result, name), mode="r+")[start:stop] = block
     table = pd.concat(frames, ignore_index=True) if frames else None
-    return table, counts
+    record = {
+        "chunk": index,
+        "start": start,
+        "stop": stop,
+        "counts": counts,
+        "failed": failures,
+        "hashes": hashes,
+        "part": journal.write_part(job.staging, index, table),
+    }
+    journal.record_chunk(job.staging, index, record)
+    if job.max_failures is not None:
+        n = journal.count_failures(job.staging) + job.open_failed
+        if n > job.max_failures:
+            raise InputError(
+                f"more than max_failures={job.max_failures} inputs failed ({n} so far; "
+                f"latest: {failures[-1]['path']!r}: {failures[-1]['message']})"
+                if failures
+                else f"more than max_failures={job.max_failures} inputs failed ({n} so far)."
+            )
+    return record
 
 
 def _scheduler_kwargs(scheduler: str | None, workers: int | None) -> dict:
@@ -562,6 +700,11 @@ class RunResult:
         ``"collection"`` or ``"volume"``.
     seconds : float
         Wall time of the run.
+    failed : tuple of dict
+        The inputs left out, as rows of ``errors.csv`` (path, step, exception,
+        message).
+    n_inputs : int
+        The number of input files (1 for a volume).
     """
 
     output: str
@@ -569,6 +712,8 @@ class RunResult:
     arrays: dict
     kind: str
     seconds: float
+    failed: tuple = ()
+    n_inputs: int = 1
 
     @property
     def n_regions(self) -> int:
@@ -611,6 +756,11 @@ def run(
     table_format: str | None = None,
     progress: bool = False,
     log: Callable[[str], None] | None = None,
+    resume: bool = False,
+    verify: bool = False,
+    max_failures: int | None = None,
+    retries: int = 2,
+    allow_remote: bool = False,
 ) -> RunResult:
     """Run ``workflow`` on ``source``; write ``result.zarr``, the table and ``summary.png``.
 
@@ -641,18 +791,36 @@ def run(
         Show a progress bar for runs longer than a second.
     log : callable, optional
         Receives one-line messages (the chunking, where results went).
+    resume : bool, optional
+        Continue the interrupted run in ``output``: collection tasks recorded in
+        its manifest are skipped (a volume is computed again). Refused when the
+        workflow, the inputs (paths, sizes, modification times) or the table
+        changed.
+    verify : bool, optional
+        With ``resume``, also compare the content hash of every file already
+        processed.
+    max_failures : int, optional
+        Abort (raise) once more than this many inputs failed; default: no limit.
+    retries : int, optional
+        Read attempts after a failed one before a file counts as failed.
+    allow_remote : bool, optional
+        Accept URL inputs (``s3://``, ``http://``...), refused by default.
 
     Returns
     -------
     RunResult
+        ``failed`` lists the inputs left out (also in ``DIR/errors.csv``).
 
     Raises
     ------
     WorkflowError
         When the workflow does not fit the input (checked before any pixel is read).
     InputError, InputNotFoundError, InvalidParameterError
-        For bad inputs or options.
+        For bad inputs or options, more than ``max_failures`` failed inputs (or all
+        of them), an output folder in use by another run, or a refused resume.
     """
+    from . import journal
+
     t0 = time.perf_counter()
     say = log or (lambda _msg: None)
     if save:
@@ -665,25 +833,86 @@ def run(
             source=workflow.source,
             text=workflow.text,
         )
+    if isinstance(output, str) and _URL.match(output):
+        raise InputError(f"output must be a local folder; got the URL {output!r}.")
     output = os.fspath(output)
     table_name = _table_path(output, table, table_format)
+    if not isinstance(retries, int) or retries < 0:
+        raise InvalidParameterError(f"retries must be an integer >= 0; got {retries!r}.")
+    if max_failures is not None and (not isinstance(max_failures, int) or max_failures < 0):
+        raise InvalidParameterError(
+            f"max_failures must be an integer >= 0 or None; got {max_failures!r}."
+        )
+    partial = journal.find_partial(output) if resume else None
+    state = journal.read_json(os.path.join(partial, journal.STATE)) if partial else None
+    if state is not None and state.get("chunks") is not None:
+        if chunks is not None and _parse_chunks(chunks) != _parse_chunks(state["chunks"]):
+            say(f"resuming with the interrupted run's chunks {state['chunks']}, not {chunks}")
+        chunks = state["chunks"]
     src = open_source(
-        source, chunks=chunks, raw_shape=raw_shape, raw_dtype=raw_dtype, raw_offset=raw_offset
-    )
+        source, chunks=chunks, raw_shape=raw_shape, raw_dtype=raw_dtype, raw_offset=raw_offset,
+        on_error="collect", allow_remote=allow_remote,
+    )  # fmt: skip
     shape = src.image_shape
     workflow.check_input(len(shape), src.data.dtype, shape)
     if src.kind == "collection":
         say(
-            f"chunks: {src.data.chunks[0][0]} image(s) per task, {len(src.data.chunks[0])} "
-            f"task(s) for {len(src.paths)} images of {shape} {src.data.dtype}"
+            f"chunks: {src.data.chunks[0][0]} image(s) per task, "
+            f"{-(-len(src.paths) // src.data.chunks[0][0])} task(s) for {len(src.paths)} "
+            f"images of {shape} {src.data.dtype}"
         )
+        for row in src.failed.values():
+            say(f"left out {row['path']!r}: {row['message']}")
     else:
         say(
             f"chunks: {src.data.chunksize} ({src.data.npartitions} blocks) for the volume "
             f"{src.data.shape} {src.data.dtype}"
         )
-    staging = outputs.prepare(output)
+    new_state = {
+        "workflow_fingerprint": workflow.fingerprint(),
+        "workflow": journal.workflow_record(workflow),
+        "input_kind": src.kind,
+        "input": src.description,
+        "input_fingerprint": src.fingerprint(),
+        "chunks": src.data.chunks[0][0] if src.kind == "collection" else list(src.data.chunksize),
+        "table": table_name,
+        "started": outputs.utc_now(),
+    }
+    if state is not None:
+        journal.check_resumable(output, state, new_state)
+    elif resume:
+        say(f"nothing to resume in {output}; starting a new run")
+    outputs.make_folder(output)
+    lock = journal.RunLock(output)
+    lock.acquire(say)
+    try:
+        return _run_locked(
+            workflow, src, output, partial if state is not None else None, new_state,
+            table_name, t0, say, scheduler=scheduler, workers=workers, progress=progress,
+            verify=verify, retries=retries, max_failures=max_failures,
+        )  # fmt: skip
+    except BaseException as exc:
+        journal.write_failed(output, exc)
+        raise
+    finally:
+        lock.release()
+
+
+def _run_locked(workflow, src, output, partial, state, table_name, t0, say, *, scheduler,
+                workers, progress, verify, retries, max_failures) -> RunResult:  # fmt: skip
+    """The part of :func:`run` that writes, under the output folder's lock."""
+    from . import journal
+
+    staging = outputs.prepare(output, resume_from=partial)
     result_path = os.path.join(staging, outputs.RESULT)
+    resuming = partial is not None and src.kind == "collection" and os.path.isdir(result_path)
+    if not resuming:
+        if partial is not None:
+            say("the interrupted run's volume pass is computed again")
+        for entry in os.listdir(staging):  # a volume restarts from a clean staging folder
+            path = os.path.join(staging, entry)
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+        journal.write_json(os.path.join(staging, journal.STATE), state)
     attrs = {
         "batchimg": {
             "workflow_name": workflow.name,
@@ -697,11 +926,19 @@ def run(
             "labels": outputs.LABELS_PATH if workflow.label_step is not None else None,
         }
     }
-    group = outputs.create_group(result_path, attrs)
+    if resuming:
+        import zarr
+
+        group = zarr.open_group(result_path, mode="r+")
+    else:
+        group = outputs.create_group(result_path, attrs)
+    failures: list[dict] = []
     if src.kind == "collection":
-        frame, arrays, max_label = _run_collection(
-            workflow, src, group, result_path, scheduler, workers, progress
-        )
+        frame, arrays, max_label, failures = _run_collection(
+            workflow, src, group, result_path, scheduler, workers, progress, staging=staging,
+            resume=resuming, verify=verify, retries=retries, max_failures=max_failures,
+            say=say,
+        )  # fmt: skip
     else:
         frame, arrays, max_label = _run_volume(
             workflow, src, group, scheduler, workers, progress, staging=staging
@@ -715,6 +952,8 @@ def run(
         from ..io import write_table
 
         write_table(frame, os.path.join(staging, table_name))
+    if failures:
+        journal.write_errors(os.path.join(staging, journal.ERRORS), failures)
     outputs.summary_png(
         os.path.join(staging, outputs.SUMMARY),
         frame,
@@ -729,12 +968,16 @@ def run(
         "time": outputs.utc_now(),
         "table": table_name if frame is not None else None,
         "rows": None if frame is None else len(frame),
+        "failed_inputs": len(failures),
+        "errors": journal.ERRORS if failures else None,
     }
     outputs.finish(output, staging, marker)
     seconds = time.perf_counter() - t0
     rows = "no table" if frame is None else f"{len(frame)} regions in {table_name}"
-    say(f"done in {seconds:.1f} s: {rows}; results in {output}")
-    return RunResult(output, frame, arrays, src.kind, seconds)
+    failed = f"; {len(failures)} input(s) failed, see {journal.ERRORS}" if failures else ""
+    say(f"done in {seconds:.1f} s: {rows}{failed}; results in {output}")
+    n_inputs = len(src.paths) if src.paths is not None else 1
+    return RunResult(output, frame, arrays, src.kind, seconds, tuple(failures), n_inputs)
 
 
 def _prefix_block(block: np.ndarray, *, plan: ImagePlan, take: str) -> np.ndarray:
@@ -775,47 +1018,102 @@ def _collection_thresholds(wf, src, plan, lazy, scheduler, workers, progress) ->
     return ImagePlan(tuple(steps))
 
 
-def _run_collection(wf, src, group, result_path, scheduler, workers, progress):
+def _run_collection(wf, src, group, result_path, scheduler, workers, progress, *,
+                    staging=None, resume=False, verify=False, retries=2, max_failures=None,
+                    say=None):  # fmt: skip
+    """Run a collection in tasks of whole Zarr chunks, recording each as it finishes.
+
+    Returns ``(table, arrays, max_label, failures)``; ``failures`` are the
+    ``errors.csv`` rows, in file order. With ``resume``, tasks recorded in the
+    staging folder's manifest are skipped.
+    """
     import pandas as pd
 
+    from . import journal
+
+    say = say or (lambda _msg: None)
     n = len(src.paths)
     shape = src.image_shape
     plan = image_plan(wf, len(shape), src.data.dtype, shape)
     lazy = build_graph(wf, da.zeros(shape, dtype=src.data.dtype, chunks=shape), need=None)
-    plan = _collection_thresholds(wf, src, plan, lazy, scheduler, workers, progress)
     per = src.data.chunks[0][0]
-    arrays = {}
+    arrays, layouts = {}, {}
+    labels = wf.label_step.name if wf.label_step is not None else None
     for name in wf.save:
         a = lazy[name]
-        outputs.create_array(group, name, (n, *a.shape), (per, *a.shape), a.dtype, {"step": name})
+        if not resume:
+            outputs.create_array(
+                group, name, (n, *a.shape), (per, *a.shape), a.dtype, {"step": name}
+            )
         arrays[name] = (n, *a.shape)
-    labels = wf.label_step.name if wf.label_step is not None else None
+        layouts[name] = (tuple(a.shape), a.dtype.str)
     if labels is not None:
         a = lazy[labels]
-        outputs.create_labels(group, (n, *a.shape), (per, *a.shape), a.dtype, collection=True)
+        if not resume:
+            outputs.create_labels(group, (n, *a.shape), (per, *a.shape), a.dtype, collection=True)
         arrays[outputs.LABELS_PATH] = (n, *a.shape)
+        layouts[outputs.LABELS_PATH] = (tuple(a.shape), a.dtype.str)
     props = _props(wf)
-    tasks = []
-    start = 0
-    for size in src.data.chunks[0]:
-        tasks.append(
-            dask.delayed(_collection_task, pure=False)(
-                src.paths[start : start + size],
-                start,
-                plan,
-                result_path,
-                list(wf.save),
-                labels,
-                props,
-                intensity_name(wf),
+    journal.ensure_dirs(staging)
+    done = journal.done_chunks(staging) if resume else {}
+    journal.forget_unfinished(staging, done)
+    bounds = [(i, s, min(s + per, n)) for i, s in enumerate(range(0, n, per))]
+    if resume:
+        say(f"resuming: {len(done)} of {len(bounds)} task(s) already done")
+        if verify:
+            _verify_hashes(src.paths, done)
+    open_rows = [dict(row, slot=slot) for slot, row in sorted(src.failed.items())]
+
+    def gather_failures() -> list[dict]:
+        recorded = []
+        for name in sorted(os.listdir(os.path.join(staging, journal.FAILED_DIR))):
+            row = journal.read_json(os.path.join(staging, journal.FAILED_DIR, name))
+            if row is not None:
+                recorded.append(row)
+        return sorted(open_rows + recorded, key=lambda r: r["slot"])
+
+    try:
+        if max_failures is not None and len(open_rows) > max_failures:
+            raise InputError(
+                f"more than max_failures={max_failures} inputs failed ({len(open_rows)} could "
+                f"not be opened; first: {open_rows[0]['path']!r}: {open_rows[0]['message']})"
             )
+        plan = _collection_thresholds(wf, src, plan, lazy, scheduler, workers, progress)
+        job = _ChunkJob(
+            plan, result_path, tuple(wf.save), labels, tuple(props), intensity_name(wf), layouts,
+            (tuple(shape), src.data.dtype.str), staging, int(retries), max_failures,
+            len(open_rows),
+        )  # fmt: skip
+        tasks = []
+        for i, start, stop in bounds:
+            if i in done:
+                continue
+            items = [(k, src.paths[k]) for k in range(start, stop) if k not in src.failed]
+            tasks.append(dask.delayed(_collection_task, pure=False)(i, items, start, stop, job))
+        if tasks:
+            compute(*tasks, scheduler=scheduler, workers=workers, progress=progress)
+    except BaseException:
+        rows = gather_failures()
+        if rows:  # say what failed, even though the run did not finish
+            journal.write_errors(os.path.join(os.path.dirname(staging), journal.ERRORS), rows)
+        raise
+    done = journal.done_chunks(staging)
+    missing = [i for i, _, _ in bounds if i not in done]
+    if missing:
+        raise InputError(f"tasks {missing[:5]} finished without a record in {staging!r}.")
+    failures = sorted(
+        open_rows + [f for i, _, _ in bounds for f in done[i]["failed"]], key=lambda r: r["slot"]
+    )
+    if len(failures) == n:
+        journal.write_errors(os.path.join(os.path.dirname(staging), journal.ERRORS), failures)
+        raise InputError(
+            f"every input failed ({n} of {n}); first: {failures[0]['path']!r}: "
+            f"{failures[0]['message']}"
         )
-        start += size
-    results = compute(*tasks, scheduler=scheduler, workers=workers, progress=progress)
-    counts = [c for _, cs in results for c in cs]
+    counts = [c for i, _, _ in bounds for c in done[i]["counts"]]
     if labels is None:
-        return None, arrays, 0
-    frames = [t for t, _ in results if t is not None]
+        return None, arrays, 0, failures
+    frames = [journal.read_part(staging, done[i]["part"]) for i, _, _ in bounds if done[i]["part"]]
     offsets = dict(zip(src.paths, np.cumsum([0, *counts[:-1]]).tolist(), strict=True))
     if frames:
         frame = pd.concat(frames, ignore_index=True)
@@ -824,7 +1122,30 @@ def _run_collection(wf, src, group, result_path, scheduler, workers, progress):
         frame.insert(0, "image", pd.Series([], dtype=object))
     glob = frame["label"].to_numpy() + frame["image"].map(offsets).to_numpy(dtype=np.int64)
     frame.insert(2, "global_label", glob.astype(np.int64))
-    return frame, arrays, max(counts, default=0)
+    return frame, arrays, max(counts, default=0), failures
+
+
+def _verify_hashes(paths: Sequence[str], done: dict[int, dict]) -> None:
+    """Refuse to resume when a finished task's file has other content now (--verify)."""
+    from . import journal
+
+    changed = []
+    for rec in done.values():
+        for slot, digest in rec["hashes"].items():
+            path = paths[int(slot)]
+            try:
+                now = journal.file_hash(path)
+            except OSError:
+                now = None
+            if now != digest:
+                changed.append(path)
+    if changed:
+        shown = ", ".join(repr(p) for p in changed[:3])
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        raise InputError(
+            f"cannot resume: the content of {len(changed)} input file(s) changed since they "
+            f"were processed (--verify): {shown}{more}. Hint: run without --resume to start over."
+        )
 
 
 def _regular(a: da.Array, chunks: tuple[int, ...]) -> da.Array:
