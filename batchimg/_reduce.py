@@ -201,8 +201,88 @@ def _image_stats(
     return out
 
 
+#: Below this foreground fraction a block is measured on its foreground pixels only.
+SPARSE = 0.5
+
+
+def _sparse_stats(lab, img, offset, gshape, needs, nz) -> dict[str, np.ndarray]:
+    """Compute the statistics of :func:`_image_stats` from the foreground pixels only.
+
+    ``nz`` holds the raster indices of the nonzero labels; work is proportional to
+    their number, with coordinates from ``np.unravel_index``.
+    """
+    shape = lab.shape
+    ndim = lab.ndim
+    labels, inv, counts = compact(lab.ravel()[nz])
+    n = len(labels)
+    out: dict[str, np.ndarray] = {"label": labels, "count": counts}
+    w = None
+    if img is not None and needs & {"isum", "wcoords", "m2"}:
+        w = img.ravel()[nz].astype(np.float64)
+    isum = None
+    if w is not None:
+        isum = np.bincount(inv, weights=w, minlength=n)
+    coords = np.unravel_index(nz, shape) if needs & {"coords", "bbox", "wcoords"} else ()
+    if "coords" in needs:
+        csum = np.zeros((n, ndim), np.int64)
+        for k, c in enumerate(coords):
+            # float64 sums of integer coordinates are exact below 2**53
+            csum[:, k] = np.rint(np.bincount(inv, weights=c, minlength=n)).astype(np.int64)
+            csum[:, k] += counts * offset[k]
+        out["csum"] = csum
+    if "bbox" in needs:
+        bmin = np.zeros((n, ndim), np.int64)
+        bmax = np.zeros((n, ndim), np.int64)
+        for k, c in enumerate(coords):
+            lo = np.full(n, shape[k], np.intp)
+            hi = np.full(n, -1, np.intp)
+            np.minimum.at(lo, inv, c)
+            np.maximum.at(hi, inv, c)
+            bmin[:, k] = lo + offset[k]
+            bmax[:, k] = hi + offset[k]
+        out["bmin"] = bmin
+        out["bmax"] = bmax
+    if "wcoords" in needs:
+        wcsum = np.zeros((n, ndim), np.float64)
+        for k, c in enumerate(coords):
+            wcsum[:, k] = np.bincount(inv, weights=c * w, minlength=n) + offset[k] * isum
+        out["wcsum"] = wcsum
+    if "isum" in needs:
+        out["isum"] = isum
+    if "m2" in needs:
+        mean = isum / counts if n else isum
+        dev = w - mean[inv]
+        out["mean"] = mean
+        out["m2"] = np.bincount(inv, weights=dev * dev, minlength=n)
+    if "minmax" in needs:
+        vals = img.ravel()[nz]
+        lo, hi = _extremes(vals.dtype)
+        imin = np.full(n, hi, vals.dtype)
+        imax = np.full(n, lo, vals.dtype)
+        np.minimum.at(imin, inv, vals)
+        np.maximum.at(imax, inv, vals)
+        out["imin"] = imin
+        out["imax"] = imax
+    if "first" in needs:
+        first = np.full(n, lab.size, np.intp)
+        np.minimum.at(first, inv, nz)
+        local = np.unravel_index(first, shape)
+        glob = tuple(c + o for c, o in zip(local, offset, strict=True))
+        out["first"] = (
+            np.ravel_multi_index(glob, gshape).astype(np.int64) if n else np.zeros(0, np.int64)
+        )
+    return out
+
+
 def _slabbed_stats(lab, img, offset, gshape, needs) -> dict[str, np.ndarray]:
-    """Run :func:`_image_stats` over slabs along axis 0 that fit in cache, then merge."""
+    """Measure one block: from its foreground when sparse, else in cache-sized slabs.
+
+    Dense blocks run :func:`_image_stats` over slabs along axis 0 that fit in
+    cache, then merge.
+    """
+    nz = np.flatnonzero(lab)
+    if len(nz) <= SPARSE * lab.size:
+        return _sparse_stats(lab, img, offset, gshape, needs, nz)
     if lab.ndim < 2 or lab.size <= SLAB:
         return _image_stats(lab, img, offset, gshape, needs)
     step = max(1, SLAB // (lab.size // lab.shape[0]))
@@ -278,7 +358,7 @@ def block_stats(
     idtype = None if img is None else img.dtype
     parts = [empty_table(lab.ndim - 1, needs, idtype)]
     for i in range(lab.shape[0]):
-        t = _image_stats(lab[i], None if img is None else img[i], offset[1:], gshape[1:], needs)
+        t = _slabbed_stats(lab[i], None if img is None else img[i], offset[1:], gshape[1:], needs)
         t["image"] = np.full(len(t["label"]), offset[0] + i, np.int64)
         parts.append(t)
     return _concat(parts)

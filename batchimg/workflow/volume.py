@@ -43,12 +43,13 @@ from .. import measure as M
 
 
 def _pass1_block(mask, *intensity, structure, start, shape, needs):
-    local, small, faces = L._label_block(
-        mask, structure=structure, start=start, shape=shape, by_value=False
-    )
+    local, n = ndi.label(mask, structure)
+    nz = np.flatnonzero(local)
     img = intensity[0] if intensity else None
-    stats = _reduce.block_stats(local, img, start, shape, needs, False) if needs else None
-    return small, faces, stats
+    stats = _reduce._sparse_stats(local, img, start, shape, needs | {"first"}, nz)
+    stats["image"] = np.zeros(n, np.int64)
+    small = {"n": n, "first": stats["first"]}
+    return small, {"labels": L._faces(local)}, stats
 
 
 def _pass2_block(mask, mapping, *, structure):
@@ -202,7 +203,7 @@ def label_measure_store(
     blocks = values[: len(grid)]
     pairs = values[len(grid) :]
     smalls = [b[0] for b in blocks]
-    tables = [b[2] for b in blocks] if needs else None
+    tables = [b[2] for b in blocks]
 
     # resolve --------------------------------------------------------------------------
     n, maps, merged = _resolve(
