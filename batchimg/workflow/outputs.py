@@ -346,8 +346,8 @@ class Result:
     ----------
     output : str
         The folder.
-    group : zarr.Group
-        ``result.zarr``, read-only.
+    group : zarr.Group or None
+        ``result.zarr``, read-only (None when an incomplete folder has none yet).
     table : pandas.DataFrame or None
         The measurements.
     state : str
@@ -365,6 +365,8 @@ class Result:
     @property
     def labels(self):
         """The label image (a zarr array), or None."""
+        if self.group is None:
+            return None
         try:
             return self.group[LABELS_PATH]
         except KeyError:
@@ -413,7 +415,8 @@ def open_result(output: str | os.PathLike, *, allow_incomplete: bool = False) ->
                 "allow_incomplete=True to read it anyway."
             )
         warnings.warn(text, UserWarning, stacklevel=2)
-    group = zarr.open_group(os.path.join(os.fspath(output), RESULT), mode="r")
+    path = os.path.join(os.fspath(output), RESULT)
+    group = zarr.open_group(path, mode="r") if os.path.isdir(path) else None
     table = None
     if d["table"]:
         from ..io import read_table
