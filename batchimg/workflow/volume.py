@@ -42,7 +42,13 @@ from .. import label as L
 from .. import measure as M
 
 
-def _pass1_block(mask, *intensity, structure, start, shape, needs):
+def _write_block(block, *, target, region):
+    target[region] = block
+
+
+def _pass1_block(mask, *intensity, structure, start, shape, needs, cache=None, region=None):
+    if cache is not None:
+        cache[region] = mask != 0
     local, n = ndi.label(mask, structure)
     nz = np.flatnonzero(local)
     img = intensity[0] if intensity else None
@@ -163,17 +169,20 @@ def label_measure_store(
     flat = {idx: i for i, idx in enumerate(grid)}
     starts = [np.concatenate([[0], np.cumsum(c)[:-1]]).astype(int) for c in mask.chunks]
     dsk: dict = {}
-    source = mask
-    stores = []
-    if mask_cache is not None:
-        # the same tasks feed the cache and pass 1
-        stores.append((mask != 0, mask_cache))
     for idx in grid:
         start = tuple(int(starts[a][i]) for a, i in enumerate(idx))
+        region = tuple(slice(b, b + c[i]) for b, c, i in zip(start, mask.chunks, idx, strict=True))
+        # pass 1 also writes the mask block to the cache: the upstream runs once
         func = functools.partial(
-            _pass1_block, structure=s, start=start, shape=mask.shape, needs=needs
+            _pass1_block,
+            structure=s,
+            start=start,
+            shape=mask.shape,
+            needs=needs,
+            cache=mask_cache,
+            region=region,
         )
-        args = [(source.name, *idx)]
+        args = [(mask.name, *idx)]
         if intensity is not None:
             args.append((intensity.name, *idx))
         dsk[(p1, *idx)] = (func, *args)
@@ -192,16 +201,33 @@ def label_measure_store(
             )
             pair_keys.append(key)
             pair_blocks.append((flat[idx], flat[nb]))
-    deps = [mask] + ([intensity] if intensity is not None else [])
+    # what the resolve step needs of each block (its first pixels and statistics),
+    # without the boundary faces: a block's faces are released as soon as its pair
+    # tasks have run, so memory never holds the faces of the whole volume
+    p1s = f"label-pass1-small-{token}"
+    for idx in grid:
+        dsk[(p1s, *idx)] = (_drop_faces, (p1, *idx))
+    # saved steps are written by tasks of this same graph (not by da.store, whose
+    # array optimisation would fuse and rename the upstream tasks it shares with
+    # pass 1, so they would run twice)
+    writes = []
+    for j, (a, target) in enumerate(also_store):
+        a = a.rechunk(mask.chunks)
+        for idx in grid:
+            start = tuple(int(starts[k][i]) for k, i in enumerate(idx))
+            region = tuple(slice(b, b + c[i]) for b, c, i in zip(start, a.chunks, idx, strict=True))
+            key = (f"label-save-{j}-{token}", *idx)
+            dsk[key] = (
+                functools.partial(_write_block, target=target, region=region),
+                (a.name, *idx),
+            )
+            writes.append(key)
+    deps = [mask, *(a for a, _ in also_store)] + ([intensity] if intensity is not None else [])
     graph = HighLevelGraph.from_collections(p1, dsk, dependencies=deps)
-    keys = [(p1, *idx) for idx in grid] + pair_keys
-    store_tasks = [
-        da.store(a, target, lock=False, compute=False) for a, target in (*stores, *also_store)
-    ]
-    computed = compute([Delayed(k, graph, layer=p1) for k in keys], *store_tasks)
-    values = computed[0]
+    keys = [(p1s, *idx) for idx in grid] + pair_keys + writes
+    (values,) = compute([Delayed(k, graph, layer=p1) for k in keys])
     blocks = values[: len(grid)]
-    pairs = values[len(grid) :]
+    pairs = values[len(grid) : len(grid) + len(pair_keys)]
     smalls = [b[0] for b in blocks]
     tables = [b[2] for b in blocks]
 
@@ -237,6 +263,11 @@ def label_measure_store(
         )
         compute(da.store(labels, labels_out, lock=False, compute=False))
     return table, n
+
+
+def _drop_faces(block):
+    small, _, stats = block
+    return small, None, stats
 
 
 def _pair_from_pass1(a, b, *, d, offsets):
