@@ -180,7 +180,18 @@ def _frame(t: dict, properties: Sequence[str], ndim: int, spacing: tuple, stack:
         values = _prop_values(t, prop, ndim, spacing)
         for j, col in enumerate(_columns(prop, ndim)):
             data[col] = np.ascontiguousarray(values[:, j]).astype(_column_dtype(prop))
+        if stack and prop == "label":
+            data["image_label"] = _rank_within(t["image"])
     return pd.DataFrame(data)
+
+
+def _rank_within(image: np.ndarray) -> np.ndarray:
+    """1, 2, ... within each run of equal ``image`` values (rows sorted by image, label)."""
+    if len(image) == 0:
+        return np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, image[1:] != image[:-1]])
+    run = np.repeat(starts, np.diff(np.r_[starts, len(image)]))
+    return (np.arange(len(image)) - run + 1).astype(np.int64)
 
 
 # ---------------------------------------------------------------------------
@@ -289,7 +300,10 @@ def regionprops_table(
         If True, axis 0 indexes images: labels are per image, each image is
         measured on its own (as scikit-image on ``label_image[i]``), and the table
         starts with an ``image`` column (the index along axis 0); rows are sorted by
-        image, then label.
+        image, then label. With ``label`` requested, an ``image_label`` column
+        follows it: the region's number within its image (1, 2, ... in label
+        order), which for a stack labelled by ``label(stack, axes=(1, 2))`` is
+        exactly ``scipy.ndimage.label`` of that image alone.
 
     Returns
     -------

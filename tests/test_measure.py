@@ -181,8 +181,23 @@ def test_regionprops_stack_matches_skimage_per_image():
     for i in range(len(stack)):
         t = skimage_table(stack[i], img[i])
         t.insert(0, "image", np.full(len(t), i, np.int64))
+        t.insert(2, "image_label", np.arange(1, len(t) + 1, dtype=np.int64))
         parts.append(t)
     assert_table(got, pd.concat(parts, ignore_index=True))
+
+
+def test_stack_labels_carry_the_per_image_number():
+    """label(stack, axes=(1, 2)) numbers on across images; image_label is scipy's per image."""
+    rng = np.random.default_rng(9)
+    stack = rng.random((4, 16, 19)) > 0.6
+    labels, _ = measure.label(da.from_array(stack, chunks=(1, 8, 10)), axes=(1, 2))
+    got = measure.regionprops_table(labels, properties=["label", "area"], stack=True)
+    for i, image in enumerate(stack):
+        own, k = ndi.label(image)
+        rows = got[got["image"] == i]
+        assert rows["image_label"].tolist() == list(range(1, k + 1))
+        areas = ndi.sum_labels(np.ones_like(own), own, np.arange(1, k + 1))
+        np.testing.assert_array_equal(rows["area"], areas)
 
 
 def test_regionprops_handles_negative_and_bool_labels():
