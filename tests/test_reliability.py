@@ -355,7 +355,7 @@ def _slow_run(tmp_path, folder, out, *extra):
 @pytest.mark.slow
 @pytest.mark.parametrize("k", [1, 6])
 def test_sigkill_then_resume_equals_a_clean_run(tmp_path, k):
-    folder = _images(tmp_path / "images", n=24, shape=(160, 160))
+    folder = _images(tmp_path / "images", n=16, shape=(128, 128))
     out = tmp_path / "out"
     cmd = _slow_run(tmp_path, folder, out, "--chunks", "1", "--workers", "1", "--quiet")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -365,7 +365,7 @@ def test_sigkill_then_resume_equals_a_clean_run(tmp_path, k):
     finally:
         proc.wait(timeout=30)
     done = len(_records(out))
-    assert k <= done < 24 and not (out / "_COMPLETE").exists()
+    assert k <= done < 16 and not (out / "_COMPLETE").exists()
     result = CliRunner().invoke(main, ["info", str(out)])
     assert "incomplete (no _COMPLETE marker" in result.output and "--resume" in result.output
     with pytest.raises(InputError, match="is incomplete"):
@@ -373,7 +373,7 @@ def test_sigkill_then_resume_equals_a_clean_run(tmp_path, k):
     resumed = subprocess.run(cmd[:-1] + ["--resume"], capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     assert "taking over the stale lock of process" in resumed.stderr
-    skipped = int(resumed.stderr.split("resuming: ")[1].split(" of 24 task(s)")[0])
+    skipped = int(resumed.stderr.split("resuming: ")[1].split(" of 16 task(s)")[0])
     assert skipped >= done  # the run may record one more between counting and the kill
     parse_workflow(SLOW).run(folder, tmp_path / "clean", chunks=1)
     _assert_same_results(out, tmp_path / "clean")
@@ -446,7 +446,7 @@ def _free_port():
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_run_changes_nothing(tmp_path):
-    folder = _images(tmp_path / "images", n=24, shape=(160, 160))
+    folder = _images(tmp_path / "images", n=16, shape=(128, 128))
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     dask_cli = str(BIN / "dask")
