@@ -46,20 +46,29 @@ def _tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def run_child(args: list[str], timeout: float) -> dict:
-    """Run ``python args...``; return wall seconds, peak RSS (bytes), its JSON output."""
+def run_child(args: list[str], timeout: float, extra_pids=()) -> dict:
+    """Run ``python args...``; return wall seconds, peak RSS (bytes), its JSON output.
+
+    ``extra_pids``: further processes (a cluster's workers) whose RSS counts too.
+    """
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     ps = psutil.Process(proc.pid)
+    extra = []
+    for pid in extra_pids:
+        try:
+            extra.append(psutil.Process(pid))
+        except psutil.Error:
+            pass
     peak = 0
     stop = threading.Event()
 
     def sample():
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _tree_rss(ps))
+            peak = max(peak, _tree_rss(ps) + sum(_tree_rss(e) for e in extra))
             time.sleep(0.02)
 
     t = threading.Thread(target=sample, daemon=True)

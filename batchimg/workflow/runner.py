@@ -28,6 +28,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import itertools
+import math
 import os
 import re
 import shutil
@@ -51,6 +53,11 @@ from .spec import INPUT, Workflow
 
 #: Bytes per block that the default volume chunking aims at (float64 intermediates).
 VOLUME_CHUNK_BYTES = 8 * 2**20
+#: The most bytes the volume blocks in flight may take together (see _auto_volume_chunks).
+VOLUME_BLOCKS_BYTES = 512 * 2**20
+#: Bytes per overlapped voxel a block in flight takes (its input and neighbours read for
+#: the halo, chain intermediates, labels, compressed writes); measured ~60 on the seed chain.
+VOLUME_BYTES_PER_VOXEL = 64
 #: Bytes per collection task that the default image grouping aims at.
 COLLECTION_CHUNK_BYTES = 16 * 2**20
 _LOCAL_SCHEDULERS = ("threads", "processes", "sync", "synchronous")
@@ -126,20 +133,92 @@ def _parse_chunks(chunks: Any, ndim: int | None = None) -> Any:
     raise InvalidParameterError(f"chunks must be an integer or a tuple; got {chunks!r}.")
 
 
-def _volume_chunks(shape: tuple[int, ...], chunks: Any) -> tuple[int, ...]:
+def _volume_chunks(
+    shape: tuple[int, ...], chunks: Any, halo: Sequence[int] | None = None
+) -> tuple[int, ...]:
     if chunks is None:
-        # blocks of at most VOLUME_CHUNK_BYTES (as float64), and enough of them to
-        # keep every core busy on a small volume
-        nbytes = int(np.prod(shape)) * 8
-        limit = max(min(VOLUME_CHUNK_BYTES, nbytes // (2 * (os.cpu_count() or 1))), 2**20)
-        norm = da.core.normalize_chunks("auto", shape, limit=limit, dtype=np.float64)
-    else:
-        if isinstance(chunks, tuple) and len(chunks) != len(shape):
-            raise InvalidParameterError(
-                f"chunks must have one size per axis of the volume {shape}; got {chunks!r}."
-            )
-        norm = da.core.normalize_chunks(chunks, shape)
+        return _auto_volume_chunks(tuple(shape), halo)
+    if isinstance(chunks, tuple) and len(chunks) != len(shape):
+        raise InvalidParameterError(
+            f"chunks must have one size per axis of the volume {shape}; got {chunks!r}."
+        )
+    norm = da.core.normalize_chunks(chunks, shape)
     return tuple(max(c) for c in norm)
+
+
+def _memory_budget() -> int:
+    """Bytes the blocks in flight may take: a quarter of the available memory, <= 512 MiB."""
+    try:
+        import psutil
+
+        available = psutil.virtual_memory().available
+    except Exception:  # psutil missing or unsupported platform
+        available = 4 * 2**30
+    return int(min(max(available // 4, 64 * 2**20), VOLUME_BLOCKS_BYTES))
+
+
+def _auto_volume_chunks(shape: tuple[int, ...], halo: Sequence[int] | None) -> tuple[int, ...]:
+    """The block shape with the least halo overhead that fits the memory budget.
+
+    Every block in flight (one per core) holds its overlapped input and the chain's
+    intermediates, about VOLUME_BYTES_PER_VOXEL bytes per overlapped voxel; the
+    block shape minimises the overlapped voxels per core voxel (an axis that is one
+    chunk needs no halo) among power-of-two sizes (or whole axes) whose overlapped
+    block fits ``_memory_budget() / cores``, keeping at least two blocks per core
+    when the volume has that many.
+    """
+    ndim = len(shape)
+    halo = tuple(halo) if halo is not None else (0,) * ndim
+    cores = os.cpu_count() or 1
+    per_block = _memory_budget() // cores // VOLUME_BYTES_PER_VOXEL
+    total = math.prod(shape)
+    min_blocks = min(2 * cores, max(1, total // 2**18))
+    options = []
+    for n in shape:
+        sizes = {n}
+        c = 16
+        while c < n:
+            sizes.add(c)
+            c *= 2
+        options.append(sorted(sizes))
+    best, best_key = None, None
+    for cand in itertools.product(*options):
+        nblocks = math.prod(-(-n // c) for n, c in zip(shape, cand, strict=True))
+        ext = [c + 2 * h if c < n else c for n, c, h in zip(shape, cand, halo, strict=True)]
+        if math.prod(ext) > per_block and math.prod(cand) > 16**ndim:
+            continue
+        # overhead of the halo, then fewer tasks, then long contiguous rows
+        over = math.prod(ext) / math.prod(cand)
+        key = (nblocks < min_blocks, round(over, 2), nblocks, tuple(-c for c in cand[::-1]))
+        if best_key is None or key < best_key:
+            best, best_key = cand, key
+    return tuple(best) if best is not None else tuple(min(16, n) for n in shape)
+
+
+def _halo(halo: Any, x: Any) -> tuple[int, ...] | None:
+    if callable(halo):
+        return halo(x.ndim, x.dtype, tuple(x.shape))
+    return halo
+
+
+def _chain_halo(wf: Workflow, ndim: int, dtype: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The summed depth of the workflow's local steps per axis (0 where it cannot tell)."""
+    ops = registry.operations()
+    total = [0] * ndim
+    dtypes: dict[str, Any] = {INPUT: np.dtype(dtype)}
+    try:
+        for s, src in zip(wf.steps, _sources(wf), strict=True):
+            op = ops[s.op]
+            if not op.local:
+                dtypes[s.name] = np.dtype(np.int32)
+                continue
+            params = resolve_params(op, s.params, ndim)
+            step = op.func.step(Spec(ndim, dtypes.get(src, np.dtype(dtype)), shape), **params)
+            dtypes[s.name] = step.dtype
+            total = [t + d for t, d in zip(total, step.depth, strict=True)]
+    except Exception:  # validation reports bad steps later, with their names
+        return tuple(total)
+    return tuple(total)
 
 
 def open_source(
@@ -151,6 +230,7 @@ def open_source(
     raw_offset: int = 0,
     on_error: str = "raise",
     allow_remote: bool = False,
+    halo: Any = None,
 ) -> Source:
     """Open a workflow's input lazily, reading at most headers.
 
@@ -169,6 +249,10 @@ def open_source(
         or of another shape or dtype, listing them in ``Source.failed``.
     allow_remote : bool, optional
         Accept URLs (``s3://``, ``http://``...); refused by default.
+    halo : sequence of int or callable, optional
+        The depth the workflow's local steps need per axis, or
+        ``halo(ndim, dtype, shape)`` returning it; the automatic block shape of a
+        volume minimises the overlap this costs (see ``_auto_volume_chunks``).
 
     Returns
     -------
@@ -185,7 +269,7 @@ def open_source(
     chunks = _parse_chunks(chunks)
     if isinstance(source, np.ndarray | da.Array):
         x = da.asarray(source)
-        x = x.rechunk(_volume_chunks(x.shape, chunks))
+        x = x.rechunk(_volume_chunks(x.shape, chunks, _halo(halo, x)))
         return Source("volume", x, None, {"array": f"{x.shape} {x.dtype}", "name": x.name})
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
@@ -199,7 +283,11 @@ def open_source(
             if isinstance(raw_shape, str):
                 raw_shape = tuple(int(s) for s in raw_shape.split(","))
             x = open_raw(path, shape=raw_shape, dtype=raw_dtype, offset=int(raw_offset))
-            x = x.rechunk(_volume_chunks(x.shape, chunks))
+            # open it again with the blocks themselves: each task reads its own block
+            block = _volume_chunks(x.shape, chunks, _halo(halo, x))
+            x = open_raw(
+                path, shape=raw_shape, dtype=raw_dtype, offset=int(raw_offset), chunks=block
+            )
             size, mtime = _stat(path)
             desc = {
                 "raw": os.path.abspath(path),
@@ -212,7 +300,7 @@ def open_source(
             return Source("volume", x, None, desc)
         if os.path.isdir(path) and _is_zarr(path):
             x = open_zarr(path)
-            x = x.rechunk(_volume_chunks(x.shape, chunks))
+            x = x.rechunk(_volume_chunks(x.shape, chunks, _halo(halo, x)))
             desc = {"zarr": os.path.abspath(path), "shape": list(x.shape), "name": x.name}
             return Source("volume", x, None, desc)
     per_chunk = chunks if isinstance(chunks, int) else "auto"
@@ -226,7 +314,7 @@ def open_source(
     image = data.shape[1:]
     rgb = len(image) == 3 and image[-1] in (3, 4)
     if len(paths) == 1 and not failed and len(image) == 3 and not rgb:
-        x = data[0].rechunk(_volume_chunks(image, chunks))
+        x = data[0].rechunk(_volume_chunks(image, chunks, _halo(halo, data[0])))
         size, mtime = _stat(paths[0])
         desc = {"file": os.path.abspath(paths[0]), "size": size, "mtime_ns": mtime}
         return Source("volume", x, None, desc)
@@ -852,6 +940,7 @@ def run(
     src = open_source(
         source, chunks=chunks, raw_shape=raw_shape, raw_dtype=raw_dtype, raw_offset=raw_offset,
         on_error="collect", allow_remote=allow_remote,
+        halo=functools.partial(_chain_halo, workflow),
     )  # fmt: skip
     shape = src.image_shape
     workflow.check_input(len(shape), src.data.dtype, shape)

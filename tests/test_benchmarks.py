@@ -1,0 +1,44 @@
+"""The benchmark runs end to end at tiny sizes, and batchimg agrees with the anchors.
+
+No timing is asserted: the figures of a quick run mean nothing.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_quick_benchmark(tmp_path):
+    out = tmp_path / "results.md"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            "--quick",
+            "--out",
+            str(out),
+            "--data",
+            str(tmp_path / "data"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=230,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = out.read_text()
+    for section in ("## Collection", "## Volume", "## Scaling", "## Cluster"):
+        assert section in text
+    summary = json.loads(out.with_suffix(".json").read_text())
+    coll = summary["counts_collection"]
+    assert coll["batchimg"][0] > 0
+    assert coll["batchimg"] == coll["scipy_loop"] == coll["thread_pool"]
+    vol = summary["counts_volume"]
+    assert vol["batchimg"][0] > 0
+    assert vol["batchimg"] == vol["scipy"]
