@@ -406,14 +406,18 @@ def test_sigkill_during_a_volume_run_then_resume(tmp_path):
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         end = time.monotonic() + 60
-        while not list(out.glob(".partial-*/result.zarr/gaussian_filter/c/*/*/*")):
-            assert proc.poll() is None and time.monotonic() < end, "no block was written"
+        while not list(out.glob(".partial-*/.volume-journal/pass1-*.npz")):
+            assert proc.poll() is None and time.monotonic() < end, "no block was recorded"
             time.sleep(0.005)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
     assert info(out)["state"] == "incomplete"
-    _cli(*cmd[1:-1], "--resume")
+    recorded = len(list(out.glob(".partial-*/.volume-journal/pass1-*.npz")))
+    resumed = subprocess.run(cmd[:-1] + ["--resume"], capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    skipped = int(resumed.stderr.split("resuming: ")[1].split(" of 12 volume block")[0])
+    assert 0 < recorded <= skipped
     clean = tmp_path / "clean"
     _cli(*cmd[1:6], clean, *cmd[7:])
     ga = zarr.open_group(out / "result.zarr", mode="r")

@@ -85,3 +85,74 @@ def test_empty_mask_gives_an_empty_table_with_columns():
     assert list(table.columns) == ["label", "area", "centroid-0", "centroid-1", "centroid-2"]
     assert len(table) == 0
     assert not out[...].any()
+
+
+def test_journal_resumes_without_redoing_recorded_blocks(tmp_path, monkeypatch):
+    """An interrupted call, called again with its journal, skips what it recorded."""
+    from batchimg.workflow import volume
+
+    intensity, _ = _volume()
+    chunks = (10, 21, 19)
+    calls = []
+    fail_at = {"upstream": 5}
+
+    def upstream(block):
+        calls.append(1)
+        if len(calls) == fail_at["upstream"]:
+            raise OSError("disk went away")
+        return block > 0.53
+
+    def run():
+        x = da.from_array(intensity, chunks=chunks)
+        mask = x.map_blocks(upstream, dtype=bool, meta=np.empty((0, 0, 0), bool))
+        saved = x.map_blocks(lambda b: b * 2, dtype=float, meta=np.empty((0, 0, 0)))
+        return label_measure_store(
+            mask,
+            intensity=x,
+            properties=PROPS,
+            where="area > 10",
+            labels_out=out,
+            mask_cache=cache,
+            also_store=[(saved, saved_out)],
+            journal=str(tmp_path / "journal"),
+        )
+
+    out = zarr.create_array(store=str(tmp_path / "l.zarr"), shape=intensity.shape, chunks=chunks,
+                            dtype=np.int32)  # fmt: skip
+    cache = zarr.create_array(store=str(tmp_path / "c.zarr"), shape=intensity.shape,
+                              chunks=chunks, dtype=bool)  # fmt: skip
+    saved_out = zarr.create_array(store=str(tmp_path / "s.zarr"), shape=intensity.shape,
+                                  chunks=chunks, dtype=float)  # fmt: skip
+    with pytest.raises(OSError, match="disk went away"):
+        run()
+    recorded = len(list((tmp_path / "journal").glob("pass1-*.npz")))
+    assert 0 < recorded < 12
+    # pass 2 fails half-way through on the second call
+    real = volume._pass2_block
+    seen = []
+
+    def flaky(*args, **kwargs):
+        seen.append(1)
+        if len(seen) == 6:
+            raise OSError("disk went away again")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(volume, "_pass2_block", flaky)
+    calls.clear()
+    fail_at["upstream"] = -1
+    with pytest.raises(OSError, match="again"):
+        run()
+    assert len(calls) == 12 - recorded  # only the blocks pass 1 had not recorded
+    monkeypatch.setattr(volume, "_pass2_block", real)
+    calls.clear()
+    table, n = run()
+    assert calls == []  # pass 1 and the saved step are all recorded
+    assert len(list((tmp_path / "journal").glob("pass2-*"))) == 12
+    labels, k = ndi.label(intensity > 0.53)
+    sizes = np.bincount(labels.ravel())
+    keep = sizes > 10
+    keep[0] = False
+    expected, m = ndi.label(keep[labels])
+    assert n == m and len(table) == m
+    np.testing.assert_array_equal(out[...], expected)
+    np.testing.assert_array_equal(saved_out[...], intensity * 2)

@@ -994,7 +994,8 @@ def _run_locked(workflow, src, output, partial, state, table_name, t0, say, *, s
 
     staging = outputs.prepare(output, resume_from=partial)
     result_path = os.path.join(staging, outputs.RESULT)
-    resuming = partial is not None and src.kind == "collection" and os.path.isdir(result_path)
+    resumable = src.kind == "collection" or _two_pass_plan(workflow) is not None
+    resuming = partial is not None and resumable and os.path.isdir(result_path)
     if not resuming:
         if partial is not None:
             say("the interrupted run's volume pass is computed again")
@@ -1030,7 +1031,7 @@ def _run_locked(workflow, src, output, partial, state, table_name, t0, say, *, s
         )  # fmt: skip
     else:
         frame, arrays, max_label = _run_volume(
-            workflow, src, group, scheduler, workers, progress, staging=staging
+            workflow, src, group, scheduler, workers, progress, staging=staging, resume=resuming
         )
     if workflow.label_step is not None:
         labels_group = group["labels/labels"]
@@ -1268,8 +1269,12 @@ def _two_pass_plan(wf: Workflow) -> tuple[int, Any, str | None] | None:
     return k, wf.steps[k].params.get("structure"), where
 
 
-def _run_volume_two_pass(wf, src, group, staging, plan, scheduler, workers, progress):
-    """Label, filter and measure in two bounded passes (see :mod:`.volume`)."""
+def _run_volume_two_pass(wf, src, group, staging, plan, scheduler, workers, progress, resume):
+    """Label, filter and measure in two bounded passes (see :mod:`.volume`).
+
+    Finished blocks are recorded in ``staging/.volume-journal``; with ``resume`` the
+    arrays of the interrupted run are reopened and every recorded block is skipped.
+    """
     import shutil
 
     import zarr
@@ -1291,18 +1296,37 @@ def _run_volume_two_pass(wf, src, group, staging, plan, scheduler, workers, prog
     also, arrays = [], {}
     for name in wf.save:
         a = _regular(arrays_d[name], chunks)
-        also.append(
-            (a, outputs.create_array(group, name, a.shape, chunks, a.dtype, {"step": name}))
-        )
+        if resume:
+            target = group[name]
+        else:
+            target = outputs.create_array(group, name, a.shape, chunks, a.dtype, {"step": name})
+        also.append((a, target))
         arrays[name] = a.shape
     mask = _regular(arrays_d[mask_name], chunks)
     dtype = _label.label_dtype(mask.shape)
-    target = outputs.create_labels(group, mask.shape, chunks, dtype, collection=False)
+    if resume:
+        target = group[outputs.LABELS_PATH]
+    else:
+        target = outputs.create_labels(group, mask.shape, chunks, dtype, collection=False)
     arrays[outputs.LABELS_PATH] = mask.shape
     cache_path = os.path.join(staging, ".mask-cache.zarr")
-    cache = zarr.create_array(
-        store=cache_path, shape=mask.shape, chunks=chunks, dtype=bool, overwrite=True
-    )
+    journal_path = os.path.join(staging, ".volume-journal")
+    if resume and os.path.isdir(cache_path):
+        cache = zarr.open_array(cache_path, mode="r+")
+        recorded = (
+            [f for f in os.listdir(journal_path) if f.startswith("pass1-")]
+            if os.path.isdir(journal_path)
+            else []
+        )
+        sys.stderr.write(
+            f"resuming: {len(recorded)} of {mask.npartitions} volume block(s) already through "
+            "pass 1 are not computed again\n"
+        )
+    else:
+        shutil.rmtree(journal_path, ignore_errors=True)
+        cache = zarr.create_array(
+            store=cache_path, shape=mask.shape, chunks=chunks, dtype=bool, overwrite=True
+        )
     s = None if structure is None else registry.resolve_structure(structure, mask.ndim)
     intensity = _regular(arrays_d[inten_name], chunks) if needs_img else None
     frame, n = volume.label_measure_store(
@@ -1317,15 +1341,19 @@ def _run_volume_two_pass(wf, src, group, staging, plan, scheduler, workers, prog
         compute=lambda *objs: compute(
             *objs, scheduler=scheduler, workers=workers, progress=progress
         ),
+        journal=journal_path,
     )
     shutil.rmtree(cache_path, ignore_errors=True)
+    shutil.rmtree(journal_path, ignore_errors=True)
     return frame, arrays, n
 
 
-def _run_volume(wf, src, group, scheduler, workers, progress, staging=None):
+def _run_volume(wf, src, group, scheduler, workers, progress, staging=None, resume=False):
     plan = _two_pass_plan(wf)
     if plan is not None and staging is not None and src.data.ndim >= 1:
-        return _run_volume_two_pass(wf, src, group, staging, plan, scheduler, workers, progress)
+        return _run_volume_two_pass(
+            wf, src, group, staging, plan, scheduler, workers, progress, resume
+        )
     need = needed_outputs(wf)
     arrays_d = build_graph(wf, src.data, need=need)
     chunks = src.data.chunksize

@@ -26,6 +26,7 @@ array, and the table equals ``regionprops_table`` of those labels.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,8 +43,43 @@ from .. import label as L
 from .. import measure as M
 
 
-def _write_block(block, *, target, region):
+def _write_block(block, *, target, region, done=None):
     target[region] = block
+    if done is not None:
+        _touch(done)
+
+
+def _touch(path: str) -> None:
+    from .journal import atomic_write
+
+    atomic_write(path, b"")
+
+
+def _recorded(*blocks, func, path):
+    """Run pass 1 on a block and record its result (plain arrays, written atomically)."""
+    import io as _io
+
+    from .journal import atomic_write
+
+    small, faces, stats = func(*blocks)
+    arrays = {"n": np.asarray(small["n"]), "first": small["first"]}
+    for a, (lo, hi) in enumerate(faces["labels"]):
+        arrays[f"face{a}_lo"] = lo
+        arrays[f"face{a}_hi"] = hi
+    for k, v in stats.items():
+        arrays[f"stat_{k}"] = v
+    buf = _io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write(path, buf.getvalue())
+    return small, faces, stats
+
+
+def _load_pass1(*, path, ndim):
+    with np.load(path, allow_pickle=False) as z:
+        small = {"n": int(z["n"]), "first": z["first"]}
+        faces = {"labels": [(z[f"face{a}_lo"], z[f"face{a}_hi"]) for a in range(ndim)]}
+        stats = {k[5:]: z[k] for k in z.files if k.startswith("stat_")}
+    return small, faces, stats
 
 
 def _pass1_block(mask, *intensity, structure, start, shape, needs, cache=None, region=None):
@@ -58,9 +94,11 @@ def _pass1_block(mask, *intensity, structure, start, shape, needs, cache=None, r
     return small, {"labels": L._faces(local)}, stats
 
 
-def _pass2_block(mask, mapping, *, structure):
+def _pass2_block(mask, mapping, *, structure, target, region, done=None):
     local, _ = ndi.label(mask, structure)
-    return mapping[local]
+    target[region] = mapping[local]
+    if done is not None:
+        _touch(done)
 
 
 def _resolve(smalls, pairs, pair_blocks, tables, *, where, props, ndim, spacing, dtype):
@@ -112,6 +150,7 @@ def label_measure_store(
     mask_cache: Any = None,
     also_store: Sequence[tuple[da.Array, Any]] = (),
     compute: Any = dask.compute,
+    journal: str | None = None,
 ):
     """Label ``mask``, keep the regions satisfying ``where``, measure them, store labels.
 
@@ -185,7 +224,13 @@ def label_measure_store(
         args = [(mask.name, *idx)]
         if intensity is not None:
             args.append((intensity.name, *idx))
-        dsk[(p1, *idx)] = (func, *args)
+        record = None if journal is None else os.path.join(journal, f"pass1-{flat[idx]:06d}.npz")
+        if record is not None and os.path.exists(record):
+            dsk[(p1, *idx)] = (functools.partial(_load_pass1, path=record, ndim=ndim),)
+        elif record is not None:
+            dsk[(p1, *idx)] = (functools.partial(_recorded, func=func, path=record), *args)
+        else:
+            dsk[(p1, *idx)] = (func, *args)
     offsets = np.argwhere(s) - 1
     pair_keys, pair_blocks = [], []
     for d in L._directions(ndim, offsets):
@@ -217,12 +262,17 @@ def label_measure_store(
             start = tuple(int(starts[k][i]) for k, i in enumerate(idx))
             region = tuple(slice(b, b + c[i]) for b, c, i in zip(start, a.chunks, idx, strict=True))
             key = (f"label-save-{j}-{token}", *idx)
+            done = None if journal is None else os.path.join(journal, f"save{j}-{flat[idx]:06d}")
+            if done is not None and os.path.exists(done):
+                continue
             dsk[key] = (
-                functools.partial(_write_block, target=target, region=region),
+                functools.partial(_write_block, target=target, region=region, done=done),
                 (a.name, *idx),
             )
             writes.append(key)
     deps = [mask, *(a for a, _ in also_store)] + ([intensity] if intensity is not None else [])
+    if journal is not None:
+        os.makedirs(journal, exist_ok=True)
     graph = HighLevelGraph.from_collections(p1, dsk, dependencies=deps)
     keys = [(p1s, *idx) for idx in grid] + pair_keys + writes
     (values,) = compute([Delayed(k, graph, layer=p1) for k in keys])
@@ -253,15 +303,25 @@ def label_measure_store(
         if mask_cache is not None:
             src = da.from_zarr(mask_cache, chunks=mask.chunks)
         p2 = f"label-pass2-{tokenize(token, src.name, [m.tobytes() for m in maps])}"
-        dsk2 = {
-            (p2, *idx): (functools.partial(_pass2_block, structure=s), (src.name, *idx), maps[i])
-            for i, idx in enumerate(grid)
-        }
-        g2 = HighLevelGraph.from_collections(p2, dsk2, dependencies=[src])
-        labels = da.Array(
-            g2, p2, chunks=mask.chunks, dtype=dtype, meta=np.empty((0,) * ndim, dtype)
-        )
-        compute(da.store(labels, labels_out, lock=False, compute=False))
+        dsk2 = {}
+        for i, idx in enumerate(grid):
+            done = None if journal is None else os.path.join(journal, f"pass2-{i:06d}")
+            if done is not None and os.path.exists(done):
+                continue
+            start = tuple(int(starts[a][k]) for a, k in enumerate(idx))
+            region = tuple(
+                slice(b, b + c[k]) for b, c, k in zip(start, mask.chunks, idx, strict=True)
+            )
+            dsk2[(p2, *idx)] = (
+                functools.partial(
+                    _pass2_block, structure=s, target=labels_out, region=region, done=done
+                ),
+                (src.name, *idx),
+                maps[i],
+            )
+        if dsk2:
+            g2 = HighLevelGraph.from_collections(p2, dsk2, dependencies=[src])
+            compute([Delayed(k, g2, layer=p2) for k in dsk2])
     return table, n
 
 
