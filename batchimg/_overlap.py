@@ -196,7 +196,9 @@ def _run_group(block, *extra, steps, depth, boundary, nblocks, block_id=None):
         cut = tuple(cut)
         block = block[cut]
         extra = tuple(e[cut] for e in extra)
-    rest = tuple(slice(lo, block.shape[a] - hi) for a, (lo, hi) in enumerate(zip(left, right)))
+    rest = tuple(
+        slice(lo, block.shape[a] - hi) for a, (lo, hi) in enumerate(zip(left, right, strict=True))
+    )
     return np.ascontiguousarray(block[rest])
 
 
@@ -208,7 +210,8 @@ def _apply_group(x: da.Array, steps: Sequence[Step]) -> da.Array:
     x, depth = _axis_plan(x, total)
     extras = tuple(e.rechunk(x.chunks) for e in extras)
     label = "-".join(s.name for s in steps)
-    name = f"{label}-{tokenize(x.name, [s.token for s in steps], depth, boundary, [e.name for e in extras])}"
+    token = tokenize(x.name, [s.token for s in steps], depth, boundary, [e.name for e in extras])
+    name = f"{label}-{token}"
     dtype = steps[-1].dtype
     kwargs = dict(
         steps=tuple(steps),
@@ -249,9 +252,13 @@ def _group_cost(chunk: Sequence[int], steps: Sequence[Step], multi: Sequence[boo
     ndim = len(chunk)
     total = [sum(s.depth[a] for s in steps) if multi[a] else 0 for a in range(ndim)]
     pad = list(total)
-    work = COPY_COST * math.prod(c + 2 * p for c, p in zip(chunk, pad)) if any(total) else 0.0
+    work = (
+        COPY_COST * math.prod(c + 2 * p for c, p in zip(chunk, pad, strict=True))
+        if any(total)
+        else 0.0
+    )
     for s in steps:
-        work += s.cost * math.prod(c + 2 * p for c, p in zip(chunk, pad))
+        work += s.cost * math.prod(c + 2 * p for c, p in zip(chunk, pad, strict=True))
         pad = [max(p - (s.depth[a] if multi[a] else 0), 0) for a, p in enumerate(pad)]
     return work + TASK_COST
 

@@ -94,9 +94,7 @@ def normalize_axes(axes: Any, ndim: int) -> tuple[int, ...]:
 def normalize_axis(axis: Any, ndim: int, name: str = "axis") -> int:
     """One axis as a non-negative int."""
     if not isinstance(axis, numbers.Integral) or not -ndim <= int(axis) < ndim:
-        raise InvalidParameterError(
-            f"{name} must be an int in [{-ndim}, {ndim}); got {axis!r}."
-        )
+        raise InvalidParameterError(f"{name} must be an int in [{-ndim}, {ndim}); got {axis!r}.")
     return int(axis) % ndim
 
 
@@ -184,7 +182,7 @@ def normalize_kernel(value: Any, n: int, name: str, *, binary: bool = False) -> 
 
 
 def normalize_origin(origin: Any, n: int) -> tuple[int, ...]:
-    """scipy's ``origin``: an int or one int per filtered axis."""
+    """Normalise scipy's ``origin``: an int or one int per filtered axis."""
     return normalize_sequence(origin, n, "origin", kind=int)
 
 

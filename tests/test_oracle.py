@@ -45,7 +45,12 @@ def _grid():
                         # dtypes cycle through the grid so every dtype meets every mode
                         dtype = case.dtypes[(pi + mi + ci + ndim) % len(case.dtypes)]
                         yield pytest.param(
-                            case, ndim, pi, mode, chunk_name, dtype,
+                            case,
+                            ndim,
+                            pi,
+                            mode,
+                            chunk_name,
+                            dtype,
                             id=f"{case.name}-{ndim}d-p{pi}-{mode}-{chunk_name}-{dtype}",
                         )
 
