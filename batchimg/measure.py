@@ -720,8 +720,8 @@ def _filter_mapping(t: dict, node: tuple, props: tuple, ndim: int, spacing: tupl
     return keys, values
 
 
-def _filter(lab: da.Array, img: da.Array | None, node: tuple, spacing: Any) -> da.Array:
-    ndim = lab.ndim
+def _filter_props(ndim: int, has_image: bool, node: tuple) -> tuple[str, ...]:
+    """Check the columns a filter names; return the properties it needs measured."""
     columns = {c: p for p in PROPERTIES for c in _columns(p, ndim)}
     for col in sorted(_reduce.where_columns(node)):
         if col not in columns:
@@ -729,11 +729,54 @@ def _filter(lab: da.Array, img: da.Array | None, node: tuple, spacing: Any) -> d
                 f"where must name measurement columns; got unknown column {col!r}."
                 f"{_did_you_mean(col, list(columns))}"
             )
-        if PROPERTIES[columns[col]][1] and img is None:
+        if PROPERTIES[columns[col]][1] and not has_image:
             raise InvalidParameterError(
                 f"column {col!r} in where needs an intensity image; got intensity_image=None."
             )
-    props = tuple(sorted({columns[c] for c in _reduce.where_columns(node)}))
+    return tuple(sorted({columns[c] for c in _reduce.where_columns(node)}))
+
+
+def filter_regions_image(
+    label_image: np.ndarray,
+    where: str = "area > 10",
+    intensity_image: np.ndarray | None = None,
+    *,
+    spacing: Any = None,
+) -> np.ndarray:
+    """:func:`filter_regions` of one in-memory image, computed at once (numpy in and out).
+
+    The same engine without a dask graph: for the many small images of a collection,
+    where building and running a graph per image would cost more than the work.
+    """
+    lab = np.asarray(label_image)
+    node = _reduce.parse_where(where)
+    props = _filter_props(lab.ndim, intensity_image is not None, node)
+    sp = _normalize_spacing(spacing, lab.ndim)
+    t = _reduce.block_stats(
+        lab, intensity_image, (0,) * lab.ndim, lab.shape, _needs(props) | {"first"}, False
+    )
+    mapping = _filter_mapping(t, node, props, lab.ndim, sp, lab.dtype)
+    return _reduce.apply_mapping(lab, mapping, lab.dtype)
+
+
+def regionprops_image(
+    label_image: np.ndarray,
+    intensity_image: np.ndarray | None = None,
+    *,
+    properties: Sequence[str] = DEFAULT_PROPERTIES,
+    spacing: Any = None,
+):
+    """:func:`regionprops_table` of one in-memory image, computed at once (no dask graph)."""
+    lab = np.asarray(label_image)
+    props = _normalize_properties(properties, intensity_image is not None)
+    sp = _normalize_spacing(spacing, lab.ndim)
+    t = _reduce.block_stats(lab, intensity_image, (0,) * lab.ndim, lab.shape, _needs(props), False)
+    return _frame(t, props, lab.ndim, sp, False)
+
+
+def _filter(lab: da.Array, img: da.Array | None, node: tuple, spacing: Any) -> da.Array:
+    ndim = lab.ndim
+    props = _filter_props(ndim, img is not None, node)
     sp = _normalize_spacing(spacing, ndim)
     table = _reduce.stats_delayed(lab, img, _needs(props) | {"first"})
     mapping = dask.delayed(_filter_mapping, pure=True)(table, node, props, ndim, sp, lab.dtype)

@@ -563,6 +563,11 @@ def image_plan(wf: Workflow, ndim: int, dtype: Any, shape: tuple[int, ...]) -> I
             kernel = op.func.step(Spec(a.ndim, a.dtype, tuple(a.shape)), **params).kernel
         elif s.op == "label":
             kernel = functools.partial(_label_kernel, **params)
+        elif s.op == "filter_regions" and params.get("intensity_image") is None:
+            # numpy in, numpy out: no dask graph per image
+            kernel = functools.partial(_measure.filter_regions_image, **params)
+        elif s.op == "threshold" and params.get("method") is None and "value" in params:
+            kernel = functools.partial(_greater, t=params["value"])
         else:
             kernel = functools.partial(_call_kernel, func=op.func, params=params)
         steps.append((s.name, src, kernel))
@@ -575,8 +580,7 @@ def image_plan(wf: Workflow, ndim: int, dtype: Any, shape: tuple[int, ...]) -> I
 
 def _measure_image(lab: np.ndarray, intensity: np.ndarray | None, props: Sequence[str]):
     needs_img = any(p in registry.intensity_properties() for p in props)
-    d = _measure.regionprops_delayed(lab, intensity if needs_img else None, properties=list(props))
-    return d.compute(scheduler="sync")
+    return _measure.regionprops_image(lab, intensity if needs_img else None, properties=list(props))
 
 
 @dataclass(frozen=True)
