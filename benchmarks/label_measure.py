@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/label_measure.py --quick    # 64x256x256, a smoke run
 
 Data (seeded, made once under benchmarks/data/): uint8 noise smoothed with a
-Gaussian (sigma 1.5), and its mask ``> 136`` -- about 100,000 regions at full
+Gaussian (sigma 1.5), and its mask ``> 143`` -- about 100,000 regions at full
 size. Each contender runs in its own process (wall time and peak RSS of the
 process tree):
 
@@ -32,7 +32,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-THRESHOLD = 136
+THRESHOLD = 143
 
 
 def make_data(shape, chunks, folder: Path) -> tuple[Path, Path]:
