@@ -122,8 +122,8 @@ def test_run_volume_parquet_save_and_info(tmp_path):
     assert result.exit_code == 0, result.output
     assert "chunks: (6, 12, 12) (8 blocks)" in result.output
     group = zarr.open_group(out / "result.zarr", mode="r")
-    g = ndi.gaussian_filter(vol, 2)
-    np.testing.assert_array_equal(group["threshold"][:], ndi.gaussian_gradient_magnitude(g, 1) > 4)
+    g = ndi.gaussian_filter(vol, 3)
+    np.testing.assert_array_equal(group["threshold"][:], ndi.gaussian_gradient_magnitude(g, 3) > 10)
     assert (out / "measurements.parquet").exists()
     result = CliRunner().invoke(main, ["info", str(out)])
     assert (
