@@ -55,9 +55,11 @@ from .spec import INPUT, Workflow
 VOLUME_CHUNK_BYTES = 8 * 2**20
 #: The most bytes the volume blocks in flight may take together (see _auto_volume_chunks).
 VOLUME_BLOCKS_BYTES = 512 * 2**20
-#: Bytes per overlapped voxel a block in flight takes (its input and neighbours read for
-#: the halo, chain intermediates, labels, compressed writes); measured ~60 on the seed chain.
-VOLUME_BYTES_PER_VOXEL = 64
+#: Bytes per overlapped voxel a block in flight takes, per byte of the chain's widest
+#: dtype (its input and neighbours read for the halo, the chain's intermediates), plus
+#: VOLUME_LABEL_BYTES (labels, compressed writes); ~60 measured on a float64 chain.
+VOLUME_BYTES_PER_ITEM_BYTE = 8
+VOLUME_LABEL_BYTES = 8
 #: Bytes per collection task that the default image grouping aims at.
 COLLECTION_CHUNK_BYTES = 16 * 2**20
 _LOCAL_SCHEDULERS = ("threads", "processes", "sync", "synchronous")
@@ -161,16 +163,20 @@ def _auto_volume_chunks(shape: tuple[int, ...], halo: Sequence[int] | None) -> t
     """The block shape with the least halo overhead that fits the memory budget.
 
     Every block in flight (one per core) holds its overlapped input and the chain's
-    intermediates, about VOLUME_BYTES_PER_VOXEL bytes per overlapped voxel; the
+    intermediates, about ``VOLUME_BYTES_PER_ITEM_BYTE * itemsize + VOLUME_LABEL_BYTES``
+    bytes per overlapped voxel (``itemsize`` of the chain's widest dtype); the
     block shape minimises the overlapped voxels per core voxel (an axis that is one
     chunk needs no halo) among power-of-two sizes (or whole axes) whose overlapped
     block fits ``_memory_budget() / cores``, keeping at least two blocks per core
     when the volume has that many.
     """
     ndim = len(shape)
+    # the chain's intermediates (scipy keeps the input's dtype) plus int32 labels
+    itemsize = getattr(halo, "itemsize", 8)
+    bytes_per_voxel = VOLUME_BYTES_PER_ITEM_BYTE * itemsize + VOLUME_LABEL_BYTES
     halo = tuple(halo) if halo is not None else (0,) * ndim
     cores = os.cpu_count() or 1
-    per_block = _memory_budget() // cores // VOLUME_BYTES_PER_VOXEL
+    per_block = _memory_budget() // cores // bytes_per_voxel
     total = math.prod(shape)
     min_blocks = min(2 * cores, max(1, total // 2**18))
     options = []
@@ -201,8 +207,36 @@ def _halo(halo: Any, x: Any) -> tuple[int, ...] | None:
     return halo
 
 
+class _Halo(tuple):
+    """The summed depth of a chain per axis; ``itemsize`` is its widest output's."""
+
+    itemsize: int = 8
+
+
 def _chain_halo(wf: Workflow, ndim: int, dtype: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
     """The summed depth of the workflow's local steps per axis (0 where it cannot tell)."""
+    halo = _Halo(_chain_depth(wf, ndim, dtype, shape))
+    try:
+        halo.itemsize = max(_chain_dtypes(wf, ndim, dtype, shape), default=8)
+    except Exception:  # validation reports bad steps later, with their names
+        pass
+    return halo
+
+
+def _chain_dtypes(wf: Workflow, ndim: int, dtype: Any, shape: tuple[int, ...]) -> list[int]:
+    """The itemsizes of the input and of every local step's output."""
+    ops = registry.operations()
+    dtypes: dict[str, Any] = {INPUT: np.dtype(dtype)}
+    for s, src in zip(wf.steps, _sources(wf), strict=True):
+        op = ops[s.op]
+        if op.local:
+            params = resolve_params(op, s.params, ndim)
+            spec = Spec(ndim, dtypes.get(src, np.dtype(dtype)), shape)
+            dtypes[s.name] = op.func.step(spec, **params).dtype
+    return [d.itemsize for d in dtypes.values()]
+
+
+def _chain_depth(wf: Workflow, ndim: int, dtype: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
     ops = registry.operations()
     total = [0] * ndim
     dtypes: dict[str, Any] = {INPUT: np.dtype(dtype)}
