@@ -4,7 +4,7 @@ Layout of ``DIR``::
 
     DIR/result.zarr/            Zarr v3 group; attributes["batchimg"] records the workflow
                                 text, the inputs, library versions and the UTC time
-      <step>                    one array per saved step (zstd-compressed, chunked
+      <step>                    one array per saved step (Blosc-compressed, chunked
                                 like the computation)
       labels/                   OME-Zarr labels group: attributes["ome"]["labels"] = ["labels"]
         labels/                 the label image as an OME-Zarr multiscale with one
@@ -105,9 +105,12 @@ def prepare(output: str | os.PathLike, resume_from: str | None = None) -> str:
 
 
 def _codecs():
-    from zarr.codecs import ZstdCodec
+    # Blosc LZ4 with byte shuffle: measured twice as fast as zstd level 3 per image
+    # (labels and step images of 512x512), which matters when writes sit on the
+    # critical path of thousands of small tasks; label images still compress well.
+    from zarr.codecs import BloscCodec
 
-    return [ZstdCodec(level=3)]
+    return [BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")]
 
 
 def create_group(path: str, attrs: dict[str, Any]):

@@ -61,7 +61,7 @@ VOLUME_BLOCKS_BYTES = 512 * 2**20
 VOLUME_BYTES_PER_ITEM_BYTE = 8
 VOLUME_LABEL_BYTES = 8
 #: Bytes per collection task that the default image grouping aims at.
-COLLECTION_CHUNK_BYTES = 16 * 2**20
+COLLECTION_CHUNK_BYTES = 4 * 2**20
 _LOCAL_SCHEDULERS = ("threads", "processes", "sync", "synchronous")
 _RAW_SUFFIXES = (".raw", ".bin", ".dat")
 
