@@ -46,7 +46,7 @@ import scipy.ndimage as ndi
 
 from .. import label as _label
 from .. import measure as _measure
-from .._overlap import Spec, apply_chain
+from .._overlap import Spec, Step, apply_chain, make_step
 from ..errors import BatchimgError, InputError, InvalidParameterError, WorkflowError
 from . import outputs, registry
 from .spec import INPUT, Workflow
@@ -476,6 +476,30 @@ def _fail(wf: Workflow, number: int, exc: Exception) -> WorkflowError:
     return WorkflowError(text, source=wf.source, step=number, step_name=s.op)
 
 
+def local_step(op: registry.Op, params: dict, spec: Spec) -> Step | None:
+    """The :class:`Step` of a local operation, or of a fixed threshold; None otherwise.
+
+    ``threshold: {value: t}`` is the point operation ``image > t`` (what
+    :func:`batchimg.point.threshold` computes for a fixed value), so it joins the
+    chain of local steps that :func:`apply_chain` plans into few halo exchanges.
+    """
+    if op.local:
+        return op.func.step(spec, **params)
+    fixed = params.get("value") is not None and params.get("method") is None
+    if op.name == "threshold" and fixed and not params.get("per_image") and not params.get("axes"):
+        return make_step(
+            "threshold",
+            functools.partial(_greater, t=params["value"]),
+            ndim=spec.ndim,
+            axes=tuple(range(spec.ndim)),
+            reach=(0,) * spec.ndim,
+            modes=("constant",) * spec.ndim,
+            dtype=bool,
+            params=(params["value"],),
+        )
+    return None
+
+
 def build_graph(wf: Workflow, x: da.Array, need: set[str] | None = None) -> dict[str, da.Array]:
     """Build the lazy arrays of a workflow over a volume (or a lazy stand-in).
 
@@ -509,13 +533,13 @@ def build_graph(wf: Workflow, x: da.Array, need: set[str] | None = None) -> dict
         keep = need is None or s.name in need
         try:
             params = resolve_params(op, s.params, len(shapes[src]))
-            if op.local:
+            step = local_step(op, params, Spec(len(shapes[src]), dtypes[src], shapes[src]))
+            if step is not None:
                 if pending and pending["name"] == src:
                     base = None
                 else:
                     flush()
                     base = arrays[src]
-                step = op.func.step(Spec(len(shapes[src]), dtypes[src], shapes[src]), **params)
                 if base is not None:
                     pending.update(base=base, steps=[step], name=s.name)
                 else:
