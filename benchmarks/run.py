@@ -490,8 +490,8 @@ def main() -> None:
             f"## Volume: {'x'.join(map(str, shape))} uint8 raw ({nvox / 2**20:.0f} MiB)",
             "",
             "`batchimg run workflows/volume_3d.yaml --input vol.raw --raw-shape "
-            f"{','.join(map(str, shape))} --raw-dtype uint8 --output OUT` (gaussian sigma 2, "
-            "gradient magnitude sigma 1, threshold 4, opening 3x3x3, label, area > 20, "
+            f"{','.join(map(str, shape))} --raw-dtype uint8 --output OUT` (gaussian sigma 3, "
+            "gradient magnitude sigma 3, threshold 10, opening 3x3x3, label, area > 10, "
             "area/centroid/bbox; saves the smoothed volume and the labels).",
             "",
             *HEADER,
