@@ -234,6 +234,11 @@ def maximum_filter(  # noqa: D103 (docstring: _MINMAX_DOC)
     )
 
 
+def _as_row(block, *, func, **kwargs):
+    """Run a 2-D-capable scipy filter on a 1-D block viewed as one row."""
+    return func(block[None], **kwargs)[0]
+
+
 def _rank_step(name, spec, which, size, footprint, mode, cval, origin, axes):
     """Build median / rank / percentile: ``which`` is ``(kind, value)``; scipy does the rest."""
     _refuse_complex(spec, name)
@@ -269,6 +274,14 @@ def _rank_step(name, spec, which, size, footprint, mode, cval, origin, axes):
     kernel = functools.partial(
         func, **extra, **window, mode=single, cval=cval, origin=origins, axes=axes
     )
+    if spec.ndim == 1:
+        # scipy 1.17's 1-D rank filter returns uninitialised memory when a window with a
+        # positive origin reaches past a line shorter than it (e.g. 1 pixel, size 4,
+        # origin 1); its N-D path gives the defined answer, so 1-D input runs as one row
+        window2 = dict(size=(1, *shape)) if fp is None else dict(footprint=fp[None])
+        kernel = functools.partial(
+            _as_row, func=func, **extra, **window2, mode=single, cval=cval, origin=(0, *origins)
+        )
     return _full_step(
         name,
         kernel,
