@@ -6,6 +6,7 @@ comparison here is exact: same dtype, same shape, same bits (NaNs compare equal)
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import dask.array as da
@@ -81,3 +82,61 @@ def random_image(shape, dtype, seed: int = 1234) -> np.ndarray:
         lo = 0 if dtype.kind == "u" else -hi
         return rng.integers(lo, hi, size=shape, endpoint=True).astype(dtype)
     return (rng.standard_normal(shape) * 50 + 100).astype(dtype)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def dask_cluster(n_workers: int = 2):
+    """A real ``dask scheduler`` and ``n_workers`` ``dask worker`` processes on 127.0.0.1.
+
+    Yields ``(address, procs)``; ``procs[0]`` is the scheduler, then the workers. Every
+    process still running is stopped on exit (killed when it does not stop in 10 s).
+    """
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from distributed import Client
+
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask_cli = str(Path(sys.executable).parent / "dask")
+    env = dict(os.environ, DASK_DISTRIBUTED__WORKER__DAEMON="False")
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    procs = [
+        subprocess.Popen(
+            [dask_cli, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            **quiet,
+        )
+    ]
+    try:
+        for _ in range(n_workers):
+            procs.append(subprocess.Popen(
+                [dask_cli, "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+                 "--no-dashboard", "--no-nanny"],
+                **quiet,
+            ))  # fmt: skip
+        deadline = time.monotonic() + 60
+        with Client(address, timeout="30s") as client:
+            while len(client.scheduler_info()["workers"]) < n_workers:
+                assert time.monotonic() < deadline, "workers did not start"
+                time.sleep(0.2)
+        yield address, procs
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # a worker still closing its connections
+                p.kill()
+                p.wait(timeout=10)

@@ -1,10 +1,7 @@
 """The batchimg command, through its real entry point (subprocess) and click's CliRunner."""
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -14,6 +11,7 @@ import pytest
 import scipy.ndimage as ndi
 import zarr
 from click.testing import CliRunner
+from helpers import dask_cluster
 
 from batchimg.cli import main
 from batchimg.workflow.demo import blobs
@@ -134,36 +132,9 @@ def test_run_volume_parquet_save_and_info(tmp_path):
     assert "INCOMPLETE" in result.output
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_run_on_a_distributed_cluster(tmp_path, images):
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    dask_cli = str(BIN / "dask")
-    env = dict(os.environ, DASK_DISTRIBUTED__WORKER__DAEMON="False")
-    procs = [subprocess.Popen(
-        [dask_cli, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )]  # fmt: skip
-    try:
-        for _ in range(2):
-            procs.append(subprocess.Popen(
-                [dask_cli, "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
-                 "--no-dashboard", "--no-nanny"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-            ))  # fmt: skip
-        from distributed import Client
-
-        deadline = time.monotonic() + 60
-        with Client(address, timeout="30s") as client:
-            while len(client.scheduler_info()["workers"]) < 2:
-                assert time.monotonic() < deadline, "workers did not start"
-                time.sleep(0.2)
+    with dask_cluster(2) as (address, _):
         out = tmp_path / "out"
         _run("run", WORKFLOWS / "segmentation.yaml", "-i", images, "-o", out,
              "--scheduler", address, "--chunks", "1", "--quiet")  # fmt: skip
@@ -175,15 +146,6 @@ def test_run_on_a_distributed_cluster(tmp_path, images):
         pd.testing.assert_frame_equal(
             pd.read_csv(out / "measurements.csv"), pd.read_csv(local / "measurements.csv")
         )
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # a worker still closing its connections
-                p.kill()
-                p.wait(timeout=10)
 
 
 @pytest.mark.slow

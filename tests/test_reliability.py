@@ -20,6 +20,7 @@ import pytest
 import tifffile
 import zarr
 from click.testing import CliRunner
+from helpers import dask_cluster
 
 import batchimg.io
 from batchimg.cli import main
@@ -456,62 +457,27 @@ def test_a_second_run_on_the_same_folder_refuses_and_a_stale_lock_is_taken(tmp_p
 # dead workers
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_a_worker_killed_mid_run_changes_nothing(tmp_path):
     folder = _images(tmp_path / "images", n=16, shape=(128, 128))
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    dask_cli = str(BIN / "dask")
-    env = dict(os.environ, DASK_DISTRIBUTED__WORKER__DAEMON="False")
-    procs = [subprocess.Popen(
-        [dask_cli, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )]  # fmt: skip
     run = None
-    try:
-        for _ in range(2):
-            procs.append(subprocess.Popen(
-                [dask_cli, "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
-                 "--no-dashboard", "--no-nanny"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-            ))  # fmt: skip
-        from distributed import Client
-
-        deadline = time.monotonic() + 60
-        with Client(address, timeout="30s") as client:
-            while len(client.scheduler_info()["workers"]) < 2:
-                assert time.monotonic() < deadline, "workers did not start"
-                time.sleep(0.2)
-        out = tmp_path / "out"
-        cmd = _slow_run(tmp_path, folder, out, "--scheduler", address, "--chunks", "1", "-q")
-        run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        _wait_for_records(out, 2, run)
-        os.kill(procs[1].pid, signal.SIGKILL)  # one worker dies mid-run
-        procs[1].wait(timeout=10)
-        _, stderr = run.communicate(timeout=120)
-        assert run.returncode == 0, stderr
-        assert len(_records(out)) == 0  # bookkeeping is gone from a finished folder
-        parse_workflow(SLOW).run(folder, tmp_path / "clean", chunks=1)
-        _assert_same_results(out, tmp_path / "clean")
-    finally:
-        if run is not None and run.poll() is None:
-            run.kill()
-            run.wait()
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # a worker still closing its connections
-                p.kill()
-                p.wait(timeout=10)
+    with dask_cluster(2) as (address, procs):
+        try:
+            out = tmp_path / "out"
+            cmd = _slow_run(tmp_path, folder, out, "--scheduler", address, "--chunks", "1", "-q")
+            run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            _wait_for_records(out, 2, run)
+            os.kill(procs[1].pid, signal.SIGKILL)  # one worker dies mid-run
+            procs[1].wait(timeout=10)
+            _, stderr = run.communicate(timeout=120)
+            assert run.returncode == 0, stderr
+            assert len(_records(out)) == 0  # bookkeeping is gone from a finished folder
+            parse_workflow(SLOW).run(folder, tmp_path / "clean", chunks=1)
+            _assert_same_results(out, tmp_path / "clean")
+        finally:
+            if run is not None and run.poll() is None:
+                run.kill()
+                run.wait()
 
 
 # ---------------------------------------------------------------------------
