@@ -44,6 +44,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from . import _params as P
+from . import _reduce
 from ._overlap import Step, apply, as_dask, make_step
 from .errors import InvalidParameterError
 
@@ -227,14 +228,48 @@ def _components(smalls, pairs, pair_blocks):
     return ncomp, comp.astype(np.int64), counts, bases
 
 
-def _resolve_numbers(smalls, pairs, *, pair_blocks, dtype):
+def _raster_numbers(smalls, pairs, pair_blocks):
+    """Number every (block, local label) as scipy does: components by first pixel.
+
+    Returns ``(ncomp, glob, counts, bases)``; block ``b``'s local label ``k`` has the
+    global label ``glob[bases[b] + k - 1]``.
+    """
     ncomp, comp, counts, bases = _components(smalls, pairs, pair_blocks)
     firsts = np.concatenate([s["first"] for s in smalls]) if smalls else np.empty(0, np.int64)
     minfirst = np.full(ncomp, np.iinfo(np.int64).max, np.int64)
     np.minimum.at(minfirst, comp, firsts)
     rank = np.empty(ncomp, np.int64)
     rank[np.argsort(minfirst, kind="stable")] = np.arange(1, ncomp + 1)
-    glob = rank[comp]
+    return ncomp, rank[comp], counts, bases
+
+
+def _pair_tasks(dsk, name, numblocks, offsets, source, pair):
+    """Add one pairing task per pair of neighbouring blocks the structure connects.
+
+    ``pair(a, b, d=..., offsets=...)`` runs on the tasks ``(source, *idx)`` of the two
+    blocks. Returns the task keys and the pairs' flat block indices.
+    """
+    grid = list(np.ndindex(*numblocks))
+    flat = {idx: i for i, idx in enumerate(grid)}
+    keys, blocks = [], []
+    for d in _directions(len(numblocks), offsets):
+        for idx in grid:
+            nb = tuple(i + k for i, k in zip(idx, d, strict=True))
+            if not all(0 <= i < n for i, n in zip(nb, numblocks, strict=True)):
+                continue
+            key = (name, len(keys))
+            dsk[key] = (
+                functools.partial(pair, d=d, offsets=offsets),
+                (source, *idx),
+                (source, *nb),
+            )
+            keys.append(key)
+            blocks.append((flat[idx], flat[nb]))
+    return keys, blocks
+
+
+def _resolve_numbers(smalls, pairs, *, pair_blocks, dtype):
+    ncomp, glob, counts, bases = _raster_numbers(smalls, pairs, pair_blocks)
     maps = [
         np.concatenate([[0], glob[b : b + c]]).astype(dtype)
         for b, c in zip(bases, counts, strict=True)
@@ -284,13 +319,12 @@ def _connected(
     blk, loc, small, face = (f"{kind}-{s}-{token}" for s in ("block", "local", "summary", "faces"))
     pair, res, mp, out, num = (f"{kind}-{s}-{token}" for s in ("pairs", "resolve", "map", "", "n"))
     out = f"{kind}-{token}"
-    starts = [np.concatenate([[0], np.cumsum(c)[:-1]]).astype(int) for c in x.chunks]
-    grid = list(np.ndindex(*x.numblocks))
+    layout = list(_reduce.block_offsets(x.chunks))
+    grid = [idx for idx, _ in layout]
     flat = {idx: i for i, idx in enumerate(grid)}
     offsets = np.argwhere(structure) - 1
     dsk: dict = {}
-    for idx in grid:
-        start = tuple(int(starts[a][i]) for a, i in enumerate(idx))
+    for idx, start in layout:
         args = [(x.name, *idx)] + ([(seed.name, *idx)] if seed is not None else [])
         func = functools.partial(
             _label_block, structure=structure, start=start, shape=x.shape, by_value=by_value
@@ -299,20 +333,7 @@ def _connected(
         dsk[(loc, *idx)] = (operator.getitem, (blk, *idx), 0)
         dsk[(small, *idx)] = (operator.getitem, (blk, *idx), 1)
         dsk[(face, *idx)] = (operator.getitem, (blk, *idx), 2)
-    pair_keys, pair_blocks = [], []
-    for d in _directions(ndim, offsets):
-        for idx in grid:
-            nb = tuple(i + k for i, k in zip(idx, d, strict=True))
-            if not all(0 <= i < n for i, n in zip(nb, x.numblocks, strict=True)):
-                continue
-            key = (pair, len(pair_keys))
-            dsk[key] = (
-                functools.partial(_face_pairs, d=d, offsets=offsets),
-                (face, *idx),
-                (face, *nb),
-            )
-            pair_keys.append(key)
-            pair_blocks.append((flat[idx], flat[nb]))
+    pair_keys, pair_blocks = _pair_tasks(dsk, pair, x.numblocks, offsets, face, _face_pairs)
     dsk[(res, 0)] = (
         functools.partial(resolver, pair_blocks=pair_blocks, dtype=dtype),
         [(small, *idx) for idx in grid],

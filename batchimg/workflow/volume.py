@@ -102,13 +102,7 @@ def _pass2_block(mask, mapping, *, structure, target, region, done=None):
 
 
 def _resolve(smalls, pairs, pair_blocks, tables, *, where, props, ndim, spacing, dtype):
-    ncomp, comp, counts, bases = L._components(smalls, pairs, pair_blocks)
-    firsts = np.concatenate([s["first"] for s in smalls]) if smalls else np.empty(0, np.int64)
-    minfirst = np.full(ncomp, np.iinfo(np.int64).max, np.int64)
-    np.minimum.at(minfirst, comp, firsts)
-    rank = np.empty(ncomp, np.int64)
-    rank[np.argsort(minfirst, kind="stable")] = np.arange(1, ncomp + 1)
-    glob = rank[comp]  # scipy's label of every (block, local label)
+    ncomp, glob, counts, bases = L._raster_numbers(smalls, pairs, pair_blocks)
     merged = None
     if tables is not None:
         parts = []
@@ -204,13 +198,18 @@ def label_measure_store(
     token = tokenize(mask.name, None if intensity is None else intensity.name, s, needs)
     p1 = f"label-pass1-{token}"
     pr = f"label-pairs-{token}"
-    grid = list(np.ndindex(*mask.numblocks))
-    flat = {idx: i for i, idx in enumerate(grid)}
-    starts = [np.concatenate([[0], np.cumsum(c)[:-1]]).astype(int) for c in mask.chunks]
+    # every block's index, start and region, in the raster order of the block grid
+    layout = [
+        (
+            idx,
+            start,
+            tuple(slice(b, b + c[i]) for b, c, i in zip(start, mask.chunks, idx, strict=True)),
+        )
+        for idx, start in _reduce.block_offsets(mask.chunks)
+    ]
+    grid = [idx for idx, _, _ in layout]
     dsk: dict = {}
-    for idx in grid:
-        start = tuple(int(starts[a][i]) for a, i in enumerate(idx))
-        region = tuple(slice(b, b + c[i]) for b, c, i in zip(start, mask.chunks, idx, strict=True))
+    for i, (idx, start, region) in enumerate(layout):
         # pass 1 also writes the mask block to the cache: the upstream runs once
         func = functools.partial(
             _pass1_block,
@@ -224,7 +223,7 @@ def label_measure_store(
         args = [(mask.name, *idx)]
         if intensity is not None:
             args.append((intensity.name, *idx))
-        record = None if journal is None else os.path.join(journal, f"pass1-{flat[idx]:06d}.npz")
+        record = None if journal is None else os.path.join(journal, f"pass1-{i:06d}.npz")
         if record is not None and os.path.exists(record):
             dsk[(p1, *idx)] = (functools.partial(_load_pass1, path=record, ndim=ndim),)
         elif record is not None:
@@ -232,20 +231,7 @@ def label_measure_store(
         else:
             dsk[(p1, *idx)] = (func, *args)
     offsets = np.argwhere(s) - 1
-    pair_keys, pair_blocks = [], []
-    for d in L._directions(ndim, offsets):
-        for idx in grid:
-            nb = tuple(i + k for i, k in zip(idx, d, strict=True))
-            if not all(0 <= i < n for i, n in zip(nb, mask.numblocks, strict=True)):
-                continue
-            key = (pr, len(pair_keys))
-            dsk[key] = (
-                functools.partial(_pair_from_pass1, d=d, offsets=offsets),
-                (p1, *idx),
-                (p1, *nb),
-            )
-            pair_keys.append(key)
-            pair_blocks.append((flat[idx], flat[nb]))
+    pair_keys, pair_blocks = L._pair_tasks(dsk, pr, mask.numblocks, offsets, p1, _pair_from_pass1)
     # what the resolve step needs of each block (its first pixels and statistics),
     # without the boundary faces: a block's faces are released as soon as its pair
     # tasks have run, so memory never holds the faces of the whole volume
@@ -258,11 +244,9 @@ def label_measure_store(
     writes = []
     for j, (a, target) in enumerate(also_store):
         a = a.rechunk(mask.chunks)
-        for idx in grid:
-            start = tuple(int(starts[k][i]) for k, i in enumerate(idx))
-            region = tuple(slice(b, b + c[i]) for b, c, i in zip(start, a.chunks, idx, strict=True))
+        for i, (idx, _, region) in enumerate(layout):
             key = (f"label-save-{j}-{token}", *idx)
-            done = None if journal is None else os.path.join(journal, f"save{j}-{flat[idx]:06d}")
+            done = None if journal is None else os.path.join(journal, f"save{j}-{i:06d}")
             if done is not None and os.path.exists(done):
                 continue
             dsk[key] = (
@@ -304,14 +288,10 @@ def label_measure_store(
             src = da.from_zarr(mask_cache, chunks=mask.chunks)
         p2 = f"label-pass2-{tokenize(token, src.name, [m.tobytes() for m in maps])}"
         dsk2 = {}
-        for i, idx in enumerate(grid):
+        for i, (idx, _, region) in enumerate(layout):
             done = None if journal is None else os.path.join(journal, f"pass2-{i:06d}")
             if done is not None and os.path.exists(done):
                 continue
-            start = tuple(int(starts[a][k]) for a, k in enumerate(idx))
-            region = tuple(
-                slice(b, b + c[k]) for b, c, k in zip(start, mask.chunks, idx, strict=True)
-            )
             dsk2[(p2, *idx)] = (
                 functools.partial(
                     _pass2_block, structure=s, target=labels_out, region=region, done=done
