@@ -41,6 +41,46 @@ from .errors import InvalidParameterError
 # Gaussian derivatives
 
 
+@functools.cache
+def _sqrt_table(dtype: np.dtype) -> np.ndarray:
+    """``np.sqrt(v, v, casting="unsafe")`` for every value ``v`` of an unsigned 8/16-bit dtype."""
+    table = np.arange(np.iinfo(dtype).max + 1, dtype=dtype)
+    np.sqrt(table, table, casting="unsafe")
+    return table
+
+
+def _gradient_magnitude(input, sigma, mode="reflect", cval=0.0, *, axes=None, **kwargs):
+    """``scipy.ndimage.gaussian_gradient_magnitude``, with a faster square root.
+
+    For uint8/uint16 images scipy's last step, ``np.sqrt(output, output,
+    casting="unsafe")``, runs numpy's float16/float32 loop over every pixel; it is
+    a function of the pixel value alone, so a table of it over the dtype's values
+    gives the same bits (8x faster on uint8). The steps before it are scipy's own,
+    in scipy's order (``generic_gradient_magnitude``). Other dtypes call scipy.
+    """
+    input = np.asarray(input)
+    axes = tuple(range(input.ndim)) if axes is None else tuple(axes)
+    if input.dtype not in (np.uint8, np.uint16) or sorted(axes) != list(range(input.ndim)):
+        return ndi.gaussian_gradient_magnitude(
+            input, sigma, mode=mode, cval=cval, axes=axes, **kwargs
+        )
+    modes = [mode] * len(axes) if isinstance(mode, str) else list(mode)
+    output = np.zeros(input.shape, input.dtype)
+
+    def derivative(axis, out, m):
+        order = [0] * input.ndim
+        order[axis] = 1
+        return ndi.gaussian_filter(input, sigma, order, out, m, cval, **kwargs)
+
+    derivative(axes[0], output, modes[0])
+    np.multiply(output, output, output)
+    for axis, m in zip(axes[1:], modes[1:], strict=True):
+        tmp = derivative(axis, output.dtype, m)
+        np.multiply(tmp, tmp, tmp)
+        output += tmp
+    return _sqrt_table(output.dtype)[output]
+
+
 def _derivative_step(name, func, spec, sigma, mode, cval, truncate, radius, axes):
     """gaussian_gradient_magnitude / gaussian_laplace: one Gaussian per axis, combined."""
     axes = P.normalize_axes(axes, spec.ndim)
@@ -239,7 +279,7 @@ def gaussian_gradient_magnitude(
     """
     return _derivative_step(
         "gaussian_gradient_magnitude",
-        ndi.gaussian_gradient_magnitude,
+        _gradient_magnitude,
         spec,
         sigma,
         mode,

@@ -27,6 +27,8 @@ def _binary_params():
         lambda n: dict(structure=ndi.generate_binary_structure(n, n), iterations=2),
         lambda n: dict(structure=_asymmetric(n), origin=(-1, 1, 0)[:n], border_value=1),
         lambda n: dict(structure=np.ones((4, 1, 2)[:n], bool), iterations=3, border_value=1),
+        # a centred box of odd sides: the separable path
+        lambda n: dict(structure=np.ones((5, 3, 1)[:n], bool), iterations=2, border_value=1),
     ]
 
 
@@ -69,10 +71,10 @@ def _grey(name, passes, which, ndims=(2, 3)):
 # The grid is large (modes x chunkings x dtypes); erosion and dilation carry the full
 # parameter sets, the composites (which scipy builds from them) one or two each.
 CASES = [
-    _binary("binary_erosion", 1, (0, 2, 3)),
+    _binary("binary_erosion", 1, (0, 2, 3, 4)),
     _binary("binary_dilation", 1, (1, 2, 3)),
     _binary("binary_opening", 2, (1, 2)),
-    _binary("binary_closing", 2, (2, 3)),
+    _binary("binary_closing", 2, (2, 3, 4)),
     _grey("grey_erosion", 1, (1, 2, 3)),
     _grey("grey_dilation", 1, (1, 2, 3)),
     _grey("grey_opening", 2, (1,)),
