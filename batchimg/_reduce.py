@@ -616,7 +616,7 @@ def where_columns(node: tuple) -> set[str]:
 def evaluate(node: tuple, frame) -> np.ndarray:
     kind = node[0]
     if kind == "cmp":
-        return _COMPARE[node[2]](frame[node[1]].to_numpy(), node[3])
+        return _COMPARE[node[2]](np.asarray(frame[node[1]]), node[3])
     if kind == "not":
         return ~evaluate(node[1], frame)
     a, b = evaluate(node[1], frame), evaluate(node[2], frame)

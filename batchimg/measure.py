@@ -173,6 +173,13 @@ def _prop_values(t: dict, prop: str, ndim: int, spacing: tuple[float, ...]) -> n
 def _frame(t: dict, properties: Sequence[str], ndim: int, spacing: tuple, stack: bool):
     import pandas as pd
 
+    return pd.DataFrame(_table_columns(t, properties, ndim, spacing, stack))
+
+
+def _table_columns(
+    t: dict, properties: Sequence[str], ndim: int, spacing: tuple, stack: bool
+) -> dict[str, np.ndarray]:
+    """The table's columns, in order (what :func:`_frame` wraps in a DataFrame)."""
     data: dict[str, np.ndarray] = {}
     if stack:
         data["image"] = t["image"].astype(np.int64)
@@ -182,7 +189,7 @@ def _frame(t: dict, properties: Sequence[str], ndim: int, spacing: tuple, stack:
             data[col] = np.ascontiguousarray(values[:, j]).astype(_column_dtype(prop))
         if stack and prop == "label":
             data["image_label"] = _rank_within(t["image"])
-    return pd.DataFrame(data)
+    return data
 
 
 def _rank_within(image: np.ndarray) -> np.ndarray:
@@ -706,8 +713,8 @@ def relabel(label_image: Any, mapping: Any, *, dtype: Any = None) -> da.Array:
 
 def _filter_mapping(t: dict, node: tuple, props: tuple, ndim: int, spacing: tuple, dtype):
     """(keys, values): kept labels renumbered 1..K in raster order of their first pixel."""
-    frame = _frame(t, props, ndim, spacing, False)
-    keep = np.asarray(_reduce.evaluate(node, frame), bool)
+    columns = _table_columns(t, props, ndim, spacing, False)
+    keep = np.asarray(_reduce.evaluate(node, columns), bool)
     keys = t["label"]
     values = np.zeros(len(keys), dtype)
     kept = np.flatnonzero(keep)
@@ -767,11 +774,26 @@ def regionprops_image(
     spacing: Any = None,
 ):
     """:func:`regionprops_table` of one in-memory image, computed at once (no dask graph)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        regionprops_columns(label_image, intensity_image, properties=properties, spacing=spacing)
+    )
+
+
+def regionprops_columns(
+    label_image: np.ndarray,
+    intensity_image: np.ndarray | None = None,
+    *,
+    properties: Sequence[str] = DEFAULT_PROPERTIES,
+    spacing: Any = None,
+) -> dict[str, np.ndarray]:
+    """:func:`regionprops_image` as a dict of numpy columns (no pandas; for many images)."""
     lab = np.asarray(label_image)
     props = _normalize_properties(properties, intensity_image is not None)
     sp = _normalize_spacing(spacing, lab.ndim)
     t = _reduce.block_stats(lab, intensity_image, (0,) * lab.ndim, lab.shape, _needs(props), False)
-    return _frame(t, props, lab.ndim, sp, False)
+    return _table_columns(t, props, lab.ndim, sp, False)
 
 
 def _filter(lab: da.Array, img: da.Array | None, node: tuple, spacing: Any) -> da.Array:

@@ -208,7 +208,10 @@ def summary_png(path: str, table, *, collection: bool, paths: Sequence[str] | No
             index = {p: i for i, p in enumerate(paths)}
             for p, c in table["image"].value_counts().items():
                 counts[index[p]] = c
-        ax.bar(np.arange(len(paths)), counts, color="tab:blue")
+        if len(paths) <= 50:
+            ax.bar(np.arange(len(paths)), counts, color="tab:blue")
+        else:  # one artist, not one bar per image (1,000 bars take over a second)
+            ax.stairs(counts, np.arange(len(paths) + 1) - 0.5, fill=True, color="tab:blue")
         ax.set_xlabel("image")
         ax.set_ylabel("regions")
         ax.set_title(f"Regions per image ({int(counts.sum())} in {len(paths)} images)")

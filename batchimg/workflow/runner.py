@@ -60,8 +60,9 @@ VOLUME_BLOCKS_BYTES = 512 * 2**20
 #: VOLUME_LABEL_BYTES (labels, compressed writes); ~60 measured on a float64 chain.
 VOLUME_BYTES_PER_ITEM_BYTE = 8
 VOLUME_LABEL_BYTES = 8
-#: Bytes per collection task that the default image grouping aims at.
-COLLECTION_CHUNK_BYTES = 4 * 2**20
+#: Bytes per collection task that the default image grouping aims at, counting 8 bytes
+#: per pixel (8 images of 512x512 a task: fewer, larger Zarr chunks and manifest records).
+COLLECTION_CHUNK_BYTES = 16 * 2**20
 _LOCAL_SCHEDULERS = ("threads", "processes", "sync", "synchronous")
 _RAW_SUFFIXES = (".raw", ".bin", ".dat")
 
@@ -637,8 +638,32 @@ def image_plan(wf: Workflow, ndim: int, dtype: Any, shape: tuple[int, ...]) -> I
 
 
 def _measure_image(lab: np.ndarray, intensity: np.ndarray | None, props: Sequence[str]):
+    """One image's table rows as numpy columns."""
     needs_img = any(p in registry.intensity_properties() for p in props)
-    return _measure.regionprops_image(lab, intensity if needs_img else None, properties=list(props))
+    return _measure.regionprops_columns(
+        lab, intensity if needs_img else None, properties=list(props)
+    )
+
+
+def _task_table(paths: Sequence[str], columns: Sequence[dict[str, np.ndarray]]):
+    """One DataFrame of a task's rows: the ``image`` column, then each image's columns."""
+    import pandas as pd
+
+    if not columns:
+        return None
+    sizes = [len(next(iter(c.values()))) for c in columns]
+    data = {"image": np.repeat(np.asarray(paths, dtype=object), sizes)}
+    for key in columns[0]:
+        data[key] = np.concatenate([c[key] for c in columns])
+    return pd.DataFrame(data)
+
+
+@functools.lru_cache(maxsize=32)
+def _output_array(path: str, run: str):
+    """An output array opened once per process and run (``run``: its staging folder)."""
+    import zarr
+
+    return zarr.open_array(path, mode="r+")
 
 
 @dataclass(frozen=True)
@@ -691,9 +716,6 @@ def _collection_task(index: int, items: Sequence[tuple[int, str]], start: int, s
     task twice changes nothing), then its table rows (a Parquet part file), then
     its manifest record, last.
     """
-    import pandas as pd
-    import zarr
-
     from . import journal
 
     keep = set(job.saved) | ({job.labels} if job.labels else set()) | {job.intensity}
@@ -701,7 +723,7 @@ def _collection_task(index: int, items: Sequence[tuple[int, str]], start: int, s
         name: np.zeros((stop - start, *shape), np.dtype(dtype))
         for name, (shape, dtype) in job.layouts.items()
     }
-    frames, failures, hashes = [], [], {}
+    measured, measured_paths, failures, hashes = [], [], [], {}
     counts = [0] * (stop - start)
     for slot, path in items:
         i = slot - start
@@ -711,12 +733,11 @@ def _collection_task(index: int, items: Sequence[tuple[int, str]], start: int, s
             step = "workflow"
             values = job.plan(image, keep=keep)
             step = "measure"
-            frame = None
+            columns = None
             if job.labels is not None:
                 lab = values[job.labels]
                 if job.props:
-                    frame = _measure_image(lab, values[job.intensity], job.props)
-                    frame.insert(0, "image", path)
+                    columns = _measure_image(lab, values[job.intensity], job.props)
             step = "read"
             digest = journal.file_hash(path)
         except Exception as exc:
@@ -732,12 +753,13 @@ def _collection_task(index: int, items: Sequence[tuple[int, str]], start: int, s
         if job.labels is not None:
             out[outputs.LABELS_PATH][i] = lab
             counts[i] = int(lab.max()) if lab.size else 0
-        if frame is not None:
-            frames.append(frame)
+        if columns is not None:
+            measured.append(columns)
+            measured_paths.append(path)
         hashes[str(slot)] = digest
     for name, block in out.items():
-        zarr.open_array(os.path.join(job.result, name), mode="r+")[start:stop] = block
-    table = pd.concat(frames, ignore_index=True) if frames else None
+        _output_array(os.path.join(job.result, name), job.staging)[start:stop] = block
+    table = _task_table(measured_paths, measured)
     record = {
         "chunk": index,
         "start": start,
@@ -1270,8 +1292,8 @@ def _run_collection(wf, src, group, result_path, scheduler, workers, progress, *
     if frames:
         frame = pd.concat(frames, ignore_index=True)
     else:
-        frame = _measure_image(np.zeros((1,) * len(shape), np.int32), None, props)
-        frame.insert(0, "image", pd.Series([], dtype=object))
+        columns = _measure_image(np.zeros((1,) * len(shape), np.int32), None, props)
+        frame = pd.DataFrame({"image": np.zeros(0, dtype=object), **columns})
     glob = frame["label"].to_numpy() + frame["image"].map(offsets).to_numpy(dtype=np.int64)
     frame.insert(2, "global_label", glob.astype(np.int64))
     return frame, arrays, max(counts, default=0), failures
