@@ -193,11 +193,28 @@ def create_labels(group, shape, chunks, dtype, *, collection: bool, n_colors: in
     return create_array(image, "0", shape, chunks, dtype)
 
 
-def summary_png(path: str, table, *, collection: bool, paths: Sequence[str] | None) -> None:
-    """Draw the run's summary: regions per image, or the histogram of region areas."""
+def _import_plotting() -> None:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+
+
+def prefetch_plotting() -> None:
+    """Import matplotlib in a background thread while the run computes.
+
+    The import takes about half a second; :func:`summary_png` runs after the last
+    task, so without this it would add that to every run's wall time.
+    """
+    import threading
+
+    threading.Thread(target=_import_plotting, name="batchimg-import", daemon=True).start()
+
+
+def summary_png(path: str, table, *, collection: bool, paths: Sequence[str] | None) -> None:
+    """Draw the run's summary: regions per image, or the histogram of region areas."""
+    _import_plotting()
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 4), dpi=100)

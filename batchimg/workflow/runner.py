@@ -783,8 +783,13 @@ def _collection_task(index: int, items: Sequence[tuple[int, str]], start: int, s
 
 
 def _scheduler_kwargs(scheduler: str | None, workers: int | None) -> dict:
-    kw: dict[str, Any] = {"scheduler": scheduler or "threads"}
-    if workers is not None and kw["scheduler"] in ("threads", "processes"):
+    from dask.base import named_schedulers
+
+    name = scheduler or "threads"
+    # the scheduler function itself, not its name: given a name, dask imports
+    # distributed (0.4 s) to look for an active client on every compute
+    kw: dict[str, Any] = {"scheduler": named_schedulers[name]}
+    if workers is not None and name in ("threads", "processes"):
         kw["num_workers"] = int(workers)
     return kw
 
@@ -1076,6 +1081,7 @@ def _run_locked(workflow, src, output, partial, state, table_name, t0, say, *, s
     """The part of :func:`run` that writes, under the output folder's lock."""
     from . import journal
 
+    outputs.prefetch_plotting()
     staging = outputs.prepare(output, resume_from=partial)
     result_path = os.path.join(staging, outputs.RESULT)
     resumable = src.kind == "collection" or _two_pass_plan(workflow) is not None
