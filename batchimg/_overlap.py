@@ -205,6 +205,65 @@ def _run_group(block, *extra, steps, depth, boundary, nblocks, block_id=None):
     return np.ascontiguousarray(block[rest])
 
 
+def region_depth(steps: Sequence[Step]) -> tuple[int, ...] | None:
+    """The halo a chain needs to run on regions read with it, or None if it cannot.
+
+    A chain runs on a region (see :func:`run_on_region`) when no step wraps around
+    (``mode="wrap"``) and none takes extra arrays; the halo is the summed depth.
+    """
+    if not steps or any(s.extra or "periodic" in s.boundary for s in steps):
+        return None
+    return tuple(sum(s.depth[a] for s in steps) for a in range(len(steps[0].depth)))
+
+
+def run_on_region(
+    read: Any,
+    core: Sequence[slice],
+    shape: Sequence[int],
+    steps: Sequence[Step],
+    depth: Sequence[int],
+    want: dict[int, str],
+) -> dict[str, np.ndarray]:
+    """Run a chain on one block, reading the block and its halo from ``read``.
+
+    ``read[region]`` returns the input's pixels in ``region``. The region is
+    ``core`` grown by ``depth`` and clipped to the array, so where it meets the
+    array's edge the steps apply their own mode there (as scipy does on the whole
+    array), and elsewhere each step's reach is trimmed as it runs (as in a fused
+    halo exchange). Returns the ``core`` part of the outputs of the steps numbered in
+    ``want`` (``-1``: the input itself), by name: equal to those steps run on the
+    whole array, cut to ``core``. Tasks built on this share nothing, so memory is
+    one region per running task whatever the array's size.
+    """
+    lo = [max(c.start - d, 0) for c, d in zip(core, depth, strict=True)]
+    hi = [min(c.stop + d, n) for c, d, n in zip(core, depth, shape, strict=True)]
+    block = np.asarray(read[tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))])
+    # halo that steps may invalidate (none where the region meets the array's edge)
+    left = [d if a > 0 else 0 for a, d in zip(lo, depth, strict=True)]
+    right = [d if b < n else 0 for b, d, n in zip(hi, depth, shape, strict=True)]
+    origin = list(lo)
+
+    def cut_core(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(
+            a[tuple(slice(c.start - o, c.stop - o) for c, o in zip(core, origin, strict=True))]
+        )
+
+    out = {want[-1]: cut_core(block)} if -1 in want else {}
+    for i, step in enumerate(steps):
+        block = step.kernel(block)
+        cut = []
+        for a, r in enumerate(step.depth):
+            cl, cr = min(r, left[a]), min(r, right[a])
+            left[a] -= cl
+            right[a] -= cr
+            origin[a] += cl
+            cut.append(slice(cl, block.shape[a] - cr))
+        block = block[tuple(cut)]
+        if i in want:
+            out[want[i]] = cut_core(block)
+    return out
+
+
 def _apply_group(x: da.Array, steps: Sequence[Step]) -> da.Array:
     ndim = x.ndim
     boundary = steps[0].boundary

@@ -186,6 +186,53 @@ def test_volume_equals_scipy_on_the_whole_volume(tmp_path):
     np.testing.assert_array_equal(table["area"], np.bincount(lab.ravel())[1:])
 
 
+@pytest.mark.parametrize("store", ["raw", "zarr"])
+@pytest.mark.parametrize(
+    "chunks",
+    [(20, 40, 36), (7, 16, 13), (3, 5, 40), (20, 9, 4)],
+    ids=["one-block", "uneven", "thinner-than-halo", "thin-columns"],
+)
+def test_volume_in_a_file_runs_each_block_from_its_own_region(tmp_path, monkeypatch, store, chunks):
+    # raw and Zarr volumes: each pass-1 task reads its block and halo from the file
+    # and runs the whole chain (nothing held for neighbours); same bits as scipy
+    import batchimg._overlap as overlap
+
+    vol = blobs((20, 40, 36), n=3)
+    if store == "raw":
+        path = tmp_path / "vol.raw"
+        vol.tofile(path)
+        kw = dict(raw_shape=vol.shape, raw_dtype=vol.dtype.str)
+    else:
+        path = tmp_path / "vol.zarr"
+        zarr.create_array(store=str(path), shape=vol.shape, chunks=(8, 8, 8), dtype=vol.dtype)[
+            :
+        ] = vol
+        kw = {}
+    calls = []
+    real = overlap.run_on_region
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(overlap, "run_on_region", counting)
+    text = SEED.replace("[3, 3]", "[3, 3, 3]").replace(
+        "measure: [area, centroid, bbox]", "measure: [area, centroid, intensity_mean]"
+    )
+    result = parse_workflow(text).run(str(path), tmp_path / "out", chunks=chunks, **kw)
+    group = zarr.open_group(tmp_path / "out" / "result.zarr", mode="r")
+    g, lab = _seed_scipy(vol)
+    np.testing.assert_array_equal(group[outputs.LABELS_PATH][:], lab)
+    np.testing.assert_array_equal(group["gaussian_filter"][:], g)
+    table = pd.read_csv(tmp_path / "out" / "measurements.csv")
+    assert len(table) == lab.max() == result.n_regions
+    index = np.arange(1, lab.max() + 1)
+    np.testing.assert_array_equal(table["area"], np.bincount(lab.ravel())[1:])
+    np.testing.assert_allclose(table["intensity_mean"], ndi.mean(vol, lab, index), rtol=1e-12)
+    blocks = np.prod([-(-s // c) for s, c in zip(vol.shape, chunks, strict=True)])
+    assert len(calls) == blocks
+
+
 def test_saved_step_is_computed_once(tmp_path, monkeypatch):
     calls = []
     lock = threading.Lock()

@@ -90,6 +90,10 @@ class Source:
         ``errors.csv`` row of each file left out when opening (unreadable header,
         other shape or dtype). ``data`` then holds only the other files, while
         ``paths`` lists every file (one slot each in the results).
+    reader : array-like, optional
+        Volumes stored in a file (raw, Zarr): the file itself, indexable by a
+        region (``reader[slices]`` reads just that region), so a task can read its
+        block and halo directly.
     """
 
     kind: str
@@ -97,6 +101,7 @@ class Source:
     paths: list[str] | None
     description: dict = field(default_factory=dict)
     failed: dict = field(default_factory=dict)
+    reader: Any = None
 
     @property
     def image_shape(self) -> tuple[int, ...]:
@@ -106,6 +111,18 @@ class Source:
     def fingerprint(self) -> str:
         """Return a hash of the input's identity (paths, sizes, modification times)."""
         return hashlib.sha256(repr(sorted(self.description.items())).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class _ZarrRegions:
+    """A Zarr array, opened afresh for each region read (pickles as its path)."""
+
+    path: str
+
+    def __getitem__(self, region: Any) -> np.ndarray:
+        import zarr
+
+        return zarr.open_array(self.path, mode="r")[region]
 
 
 def _stat(path: str) -> tuple[int, int]:
@@ -299,6 +316,8 @@ def open_source(
         For missing or unreadable inputs, refused URLs and bad chunking.
     """
     from ..io import open_images, open_raw, open_zarr
+    from ..io.raw import RawFile
+    from ..io.raw import _normalize_dtype as normalize_raw_dtype
 
     _check_remote(source, allow_remote)
     chunks = _parse_chunks(chunks)
@@ -332,12 +351,13 @@ def open_source(
                 "size": size,
                 "mtime_ns": mtime,
             }
-            return Source("volume", x, None, desc)
+            reader = RawFile(path, x.shape, normalize_raw_dtype(raw_dtype), int(raw_offset), "C")
+            return Source("volume", x, None, desc, reader=reader)
         if os.path.isdir(path) and _is_zarr(path):
             x = open_zarr(path)
             x = x.rechunk(_volume_chunks(x.shape, chunks, _halo(halo, x)))
             desc = {"zarr": os.path.abspath(path), "shape": list(x.shape), "name": x.name}
-            return Source("volume", x, None, desc)
+            return Source("volume", x, None, desc, reader=_ZarrRegions(os.path.abspath(path)))
     per_chunk = chunks if isinstance(chunks, int) else "auto"
     if isinstance(chunks, tuple):
         raise InvalidParameterError(
@@ -1359,6 +1379,39 @@ def _two_pass_plan(wf: Workflow) -> tuple[int, Any, str | None] | None:
     return k, wf.steps[k].params.get("structure"), where
 
 
+def _chain_regions(wf: Workflow, src: Source, k: int, need: set[str]) -> dict | None:
+    """The ``need`` outputs of the steps before ``label``, one task per block.
+
+    Each task reads its own region of the input (:func:`volume.streamed_arrays`).
+    None when that cannot be (an input not in a file, a step that is not local or
+    reads another's output, a ``wrap`` mode): the chain then runs as a graph of
+    halo exchanges.
+    """
+    from . import volume
+
+    if src.reader is None:
+        return None
+    ops = registry.operations()
+    names, steps = [INPUT], []
+    dtype, shape = src.data.dtype, tuple(src.data.shape)
+    for s, source in zip(wf.steps[:k], _sources(wf)[:k], strict=True):
+        if source != names[-1]:
+            return None
+        op = ops[s.op]
+        step = local_step(
+            op, resolve_params(op, s.params, len(shape)), Spec(len(shape), dtype, shape)
+        )
+        if step is None:
+            return None
+        steps.append(step)
+        names.append(s.name)
+        dtype = step.dtype
+    if not need <= set(names):
+        return None
+    want = {names.index(n) - 1: n for n in need}
+    return volume.streamed_arrays(src.reader, src.data, steps, want)
+
+
 def _run_volume_two_pass(wf, src, group, staging, plan, scheduler, workers, progress, resume):
     """Label, filter and measure in two bounded passes (see :mod:`.volume`).
 
@@ -1381,7 +1434,7 @@ def _run_volume_two_pass(wf, src, group, staging, plan, scheduler, workers, prog
     need = (set(wf.save) | {mask_name} | ({inten_name} if needs_img else set())) - {
         s.name for s in wf.steps[k:]
     }
-    arrays_d = build_graph(wf, src.data, need=need)
+    arrays_d = _chain_regions(wf, src, k, need) or build_graph(wf, src.data, need=need)
     chunks = src.data.chunksize
     also, arrays = [], {}
     for name in wf.save:

@@ -43,6 +43,55 @@ from .. import label as L
 from .. import measure as M
 
 
+def streamed_arrays(
+    read: Any,
+    x: da.Array,
+    steps: Sequence[Any],
+    want: dict[int, str],
+) -> dict[str, da.Array] | None:
+    """The outputs ``want`` of a chain of local steps over ``x``, one task per block.
+
+    Each block's task reads its block and the chain's halo straight from ``read``
+    (the input's own storage: a raw file, a Zarr array) and runs the whole chain
+    (:func:`batchimg._overlap.run_on_region`); the outputs are views of that one
+    task. No block's data is held for its neighbours, so pass 1 holds one region
+    per running task whatever the volume's size (halo exchanges between tasks made
+    dask keep a slab of neighbouring blocks alive, which grew with the volume).
+    Returns None when the chain cannot run this way (``region_depth``).
+    """
+    import operator
+
+    from .._overlap import region_depth, run_on_region
+
+    depth = region_depth(steps) if steps else (0,) * x.ndim
+    if depth is None:
+        return None
+    token = tokenize(x.name, [s.token for s in steps], sorted(want.items()), x.chunks)
+    layer = f"chain-region-{token}"
+    dsk: dict = {}
+    for idx, start in _reduce.block_offsets(x.chunks):
+        core = tuple(slice(b, b + c[i]) for b, c, i in zip(start, x.chunks, idx, strict=True))
+        dsk[(layer, *idx)] = (
+            functools.partial(
+                run_on_region,
+                read,
+                core,
+                x.shape,
+                tuple(steps),
+                depth,
+                want,
+            ),
+        )
+    dtypes = {want[i]: (x.dtype if i < 0 else steps[i].dtype) for i in want}
+    out = {}
+    for name, dtype in dtypes.items():
+        getter = f"{layer}-{name}"
+        gdsk = {(getter, *k[1:]): (operator.getitem, k, name) for k in dsk}
+        graph = HighLevelGraph({layer: dsk, getter: gdsk}, {layer: set(), getter: {layer}})
+        out[name] = da.Array(graph, getter, x.chunks, dtype=dtype)
+    return out
+
+
 def _write_block(block, *, target, region, done=None):
     target[region] = block
     if done is not None:
