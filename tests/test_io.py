@@ -27,6 +27,7 @@ from batchimg.io import (
     read_image,
     read_table,
     write_table,
+    write_table_parts,
 )
 
 # --------------------------------------------------------------------------- helpers
@@ -543,6 +544,27 @@ def test_table_round_trip(tmp_path, table, name):
     assert os.listdir(path.parent) == [name.rsplit("/", 1)[-1]]
     assert write_table(table.to_dict(orient="list"), path) == str(path)
     pd.testing.assert_frame_equal(read_table(path), back)
+
+
+@pytest.mark.parametrize("name", ["cells.csv", "cells.parquet", "cells.csv.gz", "cells.csv.bz2"])
+def test_table_written_in_parts_equals_the_whole(tmp_path, table, name):
+    # parts of 3, 0, 4 rows: appended CSV under one header, Parquet row groups
+    path = tmp_path / name
+    parts = [table.iloc[:3], table.iloc[3:3], table.iloc[3:]]
+    assert write_table_parts(iter(parts), path) == (str(path), len(table))
+    pd.testing.assert_frame_equal(read_table(path), table, check_exact=True, check_dtype=False)
+    assert os.listdir(tmp_path) == [name]
+
+
+def test_table_parts_stopped_midway_leave_no_file(tmp_path, table):
+    def parts():
+        yield table.iloc[:3]
+        raise KeyboardInterrupt
+
+    for name in ("cells.csv", "cells.parquet"):
+        with pytest.raises(KeyboardInterrupt):
+            write_table_parts(parts(), tmp_path / name)
+    assert os.listdir(tmp_path) == []
 
 
 def test_interrupted_write_leaves_the_old_file(tmp_path, table, monkeypatch):

@@ -6,7 +6,7 @@ sinks.
 
 from .images import ImageStack, natural_sort_key, open_images, read_header, read_image, to_gray
 from .raw import RawFile, open_raw
-from .tables import read_table, write_table
+from .tables import read_table, write_table, write_table_parts
 from .zarr_io import open_zarr
 
 __all__ = [
@@ -21,4 +21,5 @@ __all__ = [
     "read_table",
     "to_gray",
     "write_table",
+    "write_table_parts",
 ]

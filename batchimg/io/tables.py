@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -63,17 +63,57 @@ def write_table(df: pd.DataFrame | Mapping[str, Any], path: str | os.PathLike) -
         raise InvalidParameterError(
             f"df must be a pandas DataFrame or a mapping of columns; got {type(df).__name__}."
         )
+    return write_table_parts([df], path)[0]
+
+
+#: CSV endings that can be written a part at a time (a gzip file may hold many members).
+_APPENDABLE = (".csv", ".gz", ".tsv", ".txt")
+
+
+def write_table_parts(parts: Iterable[pd.DataFrame], path: str | os.PathLike) -> tuple[str, int]:
+    """Write a table given as consecutive parts, holding one part in memory at a time.
+
+    Atomic like :func:`write_table` (a temporary file, flushed, then renamed). CSV
+    parts are appended under one header; Parquet parts become row groups of one
+    file. The first part fixes the columns (an empty first part writes just them).
+    Compressed CSV other than gzip is written whole (the parts concatenated).
+
+    Returns
+    -------
+    (str, int)
+        The path written and the number of rows.
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     # the temporary name ends with the real one, so pandas infers the same compression
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix="-" + os.path.basename(path))
     os.close(fd)
+    rows = 0
     try:
         if _is_parquet(path):
-            df.to_parquet(tmp, index=False, engine="pyarrow")
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            writer = None
+            try:
+                for part in parts:
+                    t = pa.Table.from_pandas(part, preserve_index=False)
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, t.schema)
+                    writer.write_table(t.cast(writer.schema))
+                    rows += len(part)
+            finally:
+                if writer is not None:
+                    writer.close()
+        elif path.lower().endswith(_APPENDABLE):
+            for i, part in enumerate(parts):
+                part.to_csv(tmp, index=False, header=i == 0, mode="w" if i == 0 else "a")
+                rows += len(part)
         else:
-            df.to_csv(tmp, index=False)
+            whole = pd.concat(list(parts), ignore_index=True)
+            whole.to_csv(tmp, index=False)
+            rows = len(whole)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -81,7 +121,7 @@ def write_table(df: pd.DataFrame | Mapping[str, Any], path: str | os.PathLike) -
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    return path
+    return path, rows
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
@@ -131,4 +171,4 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise InputError(f"{path!r} could not be read as a {kind} table: {exc}") from exc
 
 
-__all__ = ["read_table", "write_table"]
+__all__ = ["read_table", "write_table", "write_table_parts"]

@@ -212,19 +212,33 @@ def prefetch_plotting() -> None:
     threading.Thread(target=_import_plotting, name="batchimg-import", daemon=True).start()
 
 
-def summary_png(path: str, table, *, collection: bool, paths: Sequence[str] | None) -> None:
-    """Draw the run's summary: regions per image, or the histogram of region areas."""
+def summary_png(
+    path: str,
+    table,
+    *,
+    collection: bool,
+    paths: Sequence[str] | None,
+    counts: Sequence[int] | None = None,
+) -> None:
+    """Draw the run's summary: regions per image, or the histogram of region areas.
+
+    For a collection, ``counts`` (regions per image, in ``paths`` order) is used
+    when given; otherwise they are counted from ``table``'s ``image`` column.
+    """
     _import_plotting()
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 4), dpi=100)
     ax = fig.add_subplot()
     if collection and paths is not None:
-        counts = np.zeros(len(paths), int)
-        if table is not None and len(table):
-            index = {p: i for i, p in enumerate(paths)}
-            for p, c in table["image"].value_counts().items():
-                counts[index[p]] = c
+        if counts is not None:
+            counts = np.asarray(counts, int)
+        else:
+            counts = np.zeros(len(paths), int)
+            if table is not None and len(table):
+                index = {p: i for i, p in enumerate(paths)}
+                for p, c in table["image"].value_counts().items():
+                    counts[index[p]] = c
         if len(paths) <= 50:
             ax.bar(np.arange(len(paths)), counts, color="tab:blue")
         else:  # one artist, not one bar per image (1,000 bars take over a second)

@@ -889,8 +889,9 @@ class RunResult:
     ----------
     output : str
         The output folder.
-    table : pandas.DataFrame or None
-        The measurements (None without a label step).
+    table_file : str or None
+        The table's file name in ``output`` (None without a label step); the
+        table itself is :attr:`table`, read from it.
     arrays : dict
         Path inside ``result.zarr`` -> shape.
     kind : str
@@ -902,20 +903,31 @@ class RunResult:
         message).
     n_inputs : int
         The number of input files (1 for a volume).
+    n_regions : int
+        The number of rows of the table.
     """
 
     output: str
-    table: Any
+    table_file: str | None
     arrays: dict
     kind: str
     seconds: float
     failed: tuple = ()
     n_inputs: int = 1
+    n_regions: int = 0
 
     @property
-    def n_regions(self) -> int:
-        """The number of rows of the table."""
-        return 0 if self.table is None else len(self.table)
+    def table(self):
+        """The measurements as a DataFrame, read from the output folder (None without one).
+
+        The run writes the table a task's rows at a time and never holds all of
+        it, so memory does not grow with the number of regions; this reads it.
+        """
+        from ..io import read_table
+
+        if self.table_file is None:
+            return None
+        return read_table(os.path.join(self.output, self.table_file))
 
 
 def _props(wf: Workflow) -> tuple[str, ...]:
@@ -1133,25 +1145,29 @@ def _run_locked(workflow, src, output, partial, state, table_name, t0, say, *, s
     else:
         group = outputs.create_group(result_path, attrs)
     failures: list[dict] = []
+    counts = None  # regions per image, for the summary of a collection
     if src.kind == "collection":
-        frame, arrays, max_label, failures = _run_collection(
+        parts, arrays, max_label, failures, counts = _run_collection(
             workflow, src, group, result_path, scheduler, workers, progress, staging=staging,
             resume=resuming, verify=verify, retries=retries, max_failures=max_failures,
             say=say,
         )  # fmt: skip
+        frame = None
     else:
         frame, arrays, max_label = _run_volume(
             workflow, src, group, scheduler, workers, progress, staging=staging, resume=resuming
         )
+        parts = None if frame is None else (lambda: iter([frame]))
     if workflow.label_step is not None:
         labels_group = group["labels/labels"]
         meta = dict(labels_group.attrs)["ome"]
         meta["image-label"]["colors"] = outputs.label_colors(max_label)
         labels_group.attrs["ome"] = meta
-    if frame is not None:
-        from ..io import write_table
+    rows = None
+    if parts is not None:
+        from ..io.tables import write_table_parts
 
-        write_table(frame, os.path.join(staging, table_name))
+        _, rows = write_table_parts(parts(), os.path.join(staging, table_name))
     if failures:
         journal.write_errors(os.path.join(staging, journal.ERRORS), failures)
     outputs.summary_png(
@@ -1159,6 +1175,7 @@ def _run_locked(workflow, src, output, partial, state, table_name, t0, say, *, s
         frame,
         collection=src.kind == "collection",
         paths=src.paths,
+        counts=counts if rows is not None else None,
     )
     marker = {
         "workflow": workflow.name,
@@ -1166,18 +1183,27 @@ def _run_locked(workflow, src, output, partial, state, table_name, t0, say, *, s
         "input_fingerprint": src.fingerprint(),
         "versions": outputs.versions(),
         "time": outputs.utc_now(),
-        "table": table_name if frame is not None else None,
-        "rows": None if frame is None else len(frame),
+        "table": table_name if rows is not None else None,
+        "rows": rows,
         "failed_inputs": len(failures),
         "errors": journal.ERRORS if failures else None,
     }
     outputs.finish(output, staging, marker)
     seconds = time.perf_counter() - t0
-    rows = "no table" if frame is None else f"{len(frame)} regions in {table_name}"
+    what = "no table" if rows is None else f"{rows} regions in {table_name}"
     failed = f"; {len(failures)} input(s) failed, see {journal.ERRORS}" if failures else ""
-    say(f"done in {seconds:.1f} s: {rows}{failed}; results in {output}")
+    say(f"done in {seconds:.1f} s: {what}{failed}; results in {output}")
     n_inputs = len(src.paths) if src.paths is not None else 1
-    return RunResult(output, frame, arrays, src.kind, seconds, tuple(failures), n_inputs)
+    return RunResult(
+        output,
+        None if rows is None else table_name,
+        arrays,
+        src.kind,
+        seconds,
+        tuple(failures),
+        n_inputs,
+        rows or 0,
+    )
 
 
 def _prefix_block(block: np.ndarray, *, plan: ImagePlan, take: str) -> np.ndarray:
@@ -1312,17 +1338,30 @@ def _run_collection(wf, src, group, result_path, scheduler, workers, progress, *
         )
     counts = [c for i, _, _ in bounds for c in done[i]["counts"]]
     if labels is None:
-        return None, arrays, 0, failures
-    frames = [journal.read_part(staging, done[i]["part"]) for i, _, _ in bounds if done[i]["part"]]
+        return None, arrays, 0, failures, None
+    names = [done[i]["part"] for i, _, _ in bounds if done[i]["part"]]
     offsets = dict(zip(src.paths, np.cumsum([0, *counts[:-1]]).tolist(), strict=True))
-    if frames:
-        frame = pd.concat(frames, ignore_index=True)
-    else:
-        columns = _measure_image(np.zeros((1,) * len(shape), np.int32), None, props)
-        frame = pd.DataFrame({"image": np.zeros(0, dtype=object), **columns})
-    glob = frame["label"].to_numpy() + frame["image"].map(offsets).to_numpy(dtype=np.int64)
-    frame.insert(2, "global_label", glob.astype(np.int64))
-    return frame, arrays, max(counts, default=0), failures
+
+    def with_global(frame):
+        glob = frame["label"].to_numpy() + frame["image"].map(offsets).to_numpy(dtype=np.int64)
+        frame.insert(2, "global_label", glob.astype(np.int64))
+        return frame
+
+    rows = np.zeros(n, np.int64)  # rows per image, filled as the parts are read
+    slot = {p: i for i, p in enumerate(src.paths)}
+
+    def parts():
+        # one task's rows at a time: the table's size never sits in memory
+        if not names:
+            columns = _measure_image(np.zeros((1,) * len(shape), np.int32), None, props)
+            yield with_global(pd.DataFrame({"image": np.zeros(0, dtype=object), **columns}))
+        for name in names:
+            frame = journal.read_part(staging, name)
+            for path, c in frame["image"].value_counts().items():
+                rows[slot[path]] += c
+            yield with_global(frame)
+
+    return parts, arrays, max(counts, default=0), failures, rows
 
 
 def _verify_hashes(paths: Sequence[str], done: dict[int, dict]) -> None:
