@@ -122,6 +122,13 @@ def create_group(path: str, attrs: dict[str, Any]):
     return group
 
 
+#: Runtime settings of the arrays a run writes: every chunk is written as it comes.
+#: (zarr otherwise compares each chunk with the fill value first, to skip empty ones:
+#: a third of the cost of writing a chunk of images and labels, for chunks that are
+#: rarely empty here.)
+WRITE_CONFIG = {"write_empty_chunks": True}
+
+
 def create_array(group, name: str, shape, chunks, dtype, attrs: dict | None = None):
     """Create a compressed array ``name`` in ``group``, chunked as given."""
     arr = group.create_array(
@@ -131,6 +138,7 @@ def create_array(group, name: str, shape, chunks, dtype, attrs: dict | None = No
         dtype=np.dtype(dtype),
         compressors=_codecs(),
         fill_value=0,
+        config=WRITE_CONFIG,
     )
     if attrs:
         arr.attrs.update(attrs)

@@ -683,7 +683,7 @@ def _output_array(path: str, run: str):
     """An output array opened once per process and run (``run``: its staging folder)."""
     import zarr
 
-    return zarr.open_array(path, mode="r+")
+    return zarr.open_array(path, mode="r+", config=outputs.WRITE_CONFIG)
 
 
 @dataclass(frozen=True)
