@@ -27,7 +27,7 @@ def chain_steps(x):
     """The local steps of workflows/volume_3d.yaml, built as the runner builds them."""
     from batchimg._overlap import Spec
     from batchimg.workflow import load_workflow, registry
-    from batchimg.workflow.runner import local_step, resolve_params
+    from batchimg.workflow.graph import local_step, resolve_params
 
     wf = load_workflow(HERE.parent / "workflows" / "volume_3d.yaml")
     ops = registry.operations()

@@ -19,7 +19,8 @@ import numpy as np
 from .._overlap import Spec
 from ..errors import InvalidParameterError
 from . import registry
-from .runner import _sources, image_plan, open_source, resolve_params
+from .graph import _sources, image_plan, resolve_params
+from .runner import open_source
 from .spec import INPUT, Workflow
 
 
@@ -27,7 +28,7 @@ def _depth0(wf: Workflow, ndim: int, dtype: Any, shape: tuple[int, ...]) -> int:
     """Total reach of the workflow's local steps along axis 0 (an upper bound)."""
     import dask.array as da
 
-    from .runner import build_graph
+    from .graph import build_graph
 
     lazy = build_graph(wf, da.zeros(shape, dtype=dtype, chunks=shape), need=None)
     ops = registry.operations()

@@ -1,31 +1,25 @@
-"""Running a workflow: image collections per image in memory, volumes through dask.
+"""Running a workflow: open the input, plan the run, write the outputs.
 
-Two paths, both exact by construction:
+:func:`run` opens the input (:func:`open_source`: a collection of images or one
+volume, reading at most headers), checks the workflow against it, takes the output
+folder's lock, and hands the work to one of two paths, both exact by construction:
 
-- **Collections** (a directory, glob or list of 2-D images, or RGB images that an
-  ``rgb_to_gray`` step converts): one task per chunk of files reads each image and
-  runs every step on the whole image in memory (a local step's kernel on the whole
-  image *is* the scipy function on it), labels it with ``scipy.ndimage.label``,
-  filters and measures its regions, writes its saved steps and labels into its slot
-  of the result arrays and returns its table rows. Labels are per image; the table
-  has the image's path, the per-image ``label`` and a ``global_label`` numbered
-  across the collection in file order (``scipy.ndimage.label`` of the stack with
-  no connectivity along the image axis). Steps with a whole-image statistic (an
-  Otsu threshold) use each image's own statistic.
-- **Volumes** (a raw file, a Zarr array, a single 3-D image, or an array): the local
-  steps run through :func:`batchimg._overlap.apply_chain` (fused halo exchanges),
-  then labelling, region filters and measurements; the result arrays are stored and
-  the table is computed in one ``dask.compute`` call, so nothing is computed twice
-  (a step both saved and used downstream is one array in the graph).
+- **collections** (:mod:`.collection`): one task per chunk of files, each image run
+  through the whole workflow in memory, labels per image, a ``global_label`` across
+  the collection;
+- **volumes** (:mod:`.volume`): the local steps planned into halo exchanges (or, for
+  a volume in a file ending in ``label``, each block read with its halo and run
+  whole), labels merged across blocks, measurements reduced per label.
 
-The default scheduler is dask's local threads on all cores (scipy.ndimage releases
-the GIL); ``scheduler="processes"`` or ``"sync"`` choose another local scheduler, and
-any other string is the address of a running ``dask.distributed`` scheduler.
+It then writes the table a task's rows at a time, ``errors.csv``, ``summary.png``,
+and ``_COMPLETE`` last. The default scheduler is dask's local threads on all cores
+(scipy.ndimage releases the GIL); ``scheduler="processes"`` or ``"sync"`` choose
+another local scheduler, and any other string is the address of a running
+``dask.distributed`` scheduler (:func:`.graph.compute`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import itertools
@@ -33,42 +27,54 @@ import math
 import os
 import re
 import shutil
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import dask
 import dask.array as da
 import numpy as np
-import scipy.ndimage as ndi
 
-from .. import label as _label
-from .. import measure as _measure
-from .._overlap import Spec, Step, apply_chain, make_step
-from ..errors import BatchimgError, InputError, InvalidParameterError, WorkflowError
+from .._overlap import Spec
+from ..errors import InputError, InvalidParameterError
 from . import outputs, registry
+from .collection import _run_collection
+from .graph import (
+    ImagePlan,
+    _sources,
+    build_graph,
+    check_steps,
+    compute,
+    image_plan,
+    needed_outputs,
+    resolve_params,
+)
 from .spec import INPUT, Workflow
+from .volume import _run_volume, _two_pass_plan
 
 #: Bytes per block that the default volume chunking aims at (float64 intermediates).
 VOLUME_CHUNK_BYTES = 8 * 2**20
+
+
 #: The most bytes the volume blocks in flight may take together (see _auto_volume_chunks).
 VOLUME_BLOCKS_BYTES = 512 * 2**20
+
+
 #: Bytes per overlapped voxel a block in flight takes, per byte of the chain's widest
 #: dtype (its input and neighbours read for the halo, the chain's intermediates), plus
 #: VOLUME_LABEL_BYTES (labels, compressed writes); ~60 measured on a float64 chain.
 VOLUME_BYTES_PER_ITEM_BYTE = 8
+
+
 VOLUME_LABEL_BYTES = 8
+
+
 #: Bytes per collection task that the default image grouping aims at, counting 8 bytes
 #: per pixel (8 images of 512x512 a task: fewer, larger Zarr chunks and manifest records).
 COLLECTION_CHUNK_BYTES = 16 * 2**20
-_LOCAL_SCHEDULERS = ("threads", "processes", "sync", "synchronous")
+
+
 _RAW_SUFFIXES = (".raw", ".bin", ".dat")
-
-
-# ---------------------------------------------------------------------------
-# inputs
 
 
 @dataclass(frozen=True)
@@ -425,462 +431,6 @@ def _check_remote(source: Any, allow_remote: bool) -> None:
             )
 
 
-# ---------------------------------------------------------------------------
-# building steps
-
-
-def _operated_ndim(params: dict, ndim: int) -> int:
-    axes = params.get("axes")
-    if axes is None:
-        return ndim
-    return len(np.atleast_1d(axes))
-
-
-def resolve_params(op: registry.Op, params: dict, ndim: int) -> dict:
-    """Turn a step's YAML parameters into the function's keyword arguments."""
-    out = dict(params)
-    n = _operated_ndim(out, ndim)
-    for key in ("structure", "footprint"):
-        if out.get(key) is not None:
-            out[key] = registry.resolve_structure(out[key], n)
-    if out.get("weights") is not None:
-        out["weights"] = np.asarray(out["weights"], dtype=np.float64)
-    for key in ("sigma", "size", "order", "origin", "radius", "axes", "mode"):
-        if isinstance(out.get(key), list):
-            out[key] = tuple(out[key])
-    return out
-
-
-def _label_kernel(image: np.ndarray, *, structure: Any = None) -> np.ndarray:
-    out = np.empty(image.shape, _label.label_dtype(image.shape))
-    ndi.label(image, structure, output=out)
-    return out
-
-
-def _call_kernel(image: np.ndarray, *, func: Callable, params: dict) -> np.ndarray:
-    result = func(image, **params)
-    if isinstance(result, tuple):
-        result = result[0]
-    if isinstance(result, da.Array):
-        result = result.compute(scheduler="sync")
-    return np.asarray(result)
-
-
-def _sources(wf: Workflow) -> list[str]:
-    out = []
-    previous = INPUT
-    for s in wf.steps:
-        out.append(s.source if s.source is not None else previous)
-        previous = s.name
-    return out
-
-
-def needed_outputs(wf: Workflow) -> set[str]:
-    """Return the step outputs a run must materialise (saved, read by ``from``, labels, last)."""
-    need = set(wf.save) | {s.source for s in wf.steps if s.source is not None}
-    need.add(wf.steps[-1].name)
-    if wf.label_step is not None:
-        need.add(wf.label_step.name)
-    need.add(intensity_name(wf))
-    return need
-
-
-def intensity_name(wf: Workflow) -> str:
-    """Return the output measured as intensity: the input, or a first rgb_to_gray step."""
-    first = wf.steps[0]
-    return first.name if first.op == "rgb_to_gray" else INPUT
-
-
-def _fail(wf: Workflow, number: int, exc: Exception) -> WorkflowError:
-    s = wf.steps[number - 1]
-    text = getattr(exc, "reason", None) or str(exc)
-    return WorkflowError(text, source=wf.source, step=number, step_name=s.op)
-
-
-def local_step(op: registry.Op, params: dict, spec: Spec) -> Step | None:
-    """The :class:`Step` of a local operation, or of a fixed threshold; None otherwise.
-
-    ``threshold: {value: t}`` is the point operation ``image > t`` (what
-    :func:`batchimg.point.threshold` computes for a fixed value), so it joins the
-    chain of local steps that :func:`apply_chain` plans into few halo exchanges.
-    """
-    if op.local:
-        return op.func.step(spec, **params)
-    fixed = params.get("value") is not None and params.get("method") is None
-    if op.name == "threshold" and fixed and not params.get("per_image") and not params.get("axes"):
-        return make_step(
-            "threshold",
-            functools.partial(_greater, t=params["value"]),
-            ndim=spec.ndim,
-            axes=tuple(range(spec.ndim)),
-            reach=(0,) * spec.ndim,
-            modes=("constant",) * spec.ndim,
-            dtype=bool,
-            params=(params["value"],),
-        )
-    return None
-
-
-def build_graph(wf: Workflow, x: da.Array, need: set[str] | None = None) -> dict[str, da.Array]:
-    """Build the lazy arrays of a workflow over a volume (or a lazy stand-in).
-
-    Consecutive local steps whose intermediate outputs are not needed run as one
-    :func:`apply_chain`, so their halos are exchanged together; a needed output is
-    its own array, shared by the writer and the steps after it.
-
-    Returns
-    -------
-    dict of str to dask.array.Array
-        ``"input"`` and every needed step output (all of them when ``need`` is None).
-
-    Raises
-    ------
-    WorkflowError
-        When a step refuses its parameters or its input, naming the step.
-    """
-    ops = registry.operations()
-    arrays: dict[str, da.Array] = {INPUT: x}
-    dtypes: dict[str, np.dtype] = {INPUT: x.dtype}
-    shapes: dict[str, tuple[int, ...]] = {INPUT: tuple(x.shape)}
-    pending: dict[str, Any] = {}
-
-    def flush() -> None:
-        if pending:
-            arrays[pending["name"]] = apply_chain(pending["base"], pending["steps"], plan="auto")
-            pending.clear()
-
-    for number, (s, src) in enumerate(zip(wf.steps, _sources(wf), strict=True), 1):
-        op = ops[s.op]
-        keep = need is None or s.name in need
-        try:
-            params = resolve_params(op, s.params, len(shapes[src]))
-            step = local_step(op, params, Spec(len(shapes[src]), dtypes[src], shapes[src]))
-            if step is not None:
-                if pending and pending["name"] == src:
-                    base = None
-                else:
-                    flush()
-                    base = arrays[src]
-                if base is not None:
-                    pending.update(base=base, steps=[step], name=s.name)
-                else:
-                    pending["steps"].append(step)
-                    pending["name"] = s.name
-                dtypes[s.name] = step.dtype
-                shapes[s.name] = shapes[src]
-                if keep:
-                    flush()
-            else:
-                flush()
-                result = op.func(arrays[src], **params)
-                if isinstance(result, tuple):
-                    result = result[0]
-                arrays[s.name] = result
-                dtypes[s.name] = result.dtype
-                shapes[s.name] = tuple(result.shape)
-        except WorkflowError:
-            raise
-        except (BatchimgError, TypeError, ValueError) as exc:
-            raise _fail(wf, number, exc) from exc
-    flush()
-    return arrays
-
-
-def check_steps(wf: Workflow, ndim: int, dtype: Any, shape: tuple[int, ...] | None = None) -> None:
-    """Build every step for an input of ``ndim``, ``dtype``, ``shape``; read no pixel.
-
-    Raises
-    ------
-    WorkflowError
-        Naming the step that refuses its parameters for this input.
-    """
-    shape = tuple(shape) if shape is not None else (16,) * ndim
-    build_graph(wf, da.zeros(shape, dtype=dtype, chunks=shape), need=None)
-
-
-@dataclass(frozen=True)
-class ImagePlan:
-    """The per-image steps of a collection: ``(name, source, kernel)`` triples."""
-
-    steps: tuple[tuple[str, str, Callable[[np.ndarray], np.ndarray]], ...]
-
-    def __call__(self, image: np.ndarray, keep: Any = None) -> dict[str, np.ndarray]:
-        """Run every step on one in-memory image; return the outputs named in ``keep``."""
-        values = {INPUT: image}
-        last_use: dict[str, int] = {}
-        for i, (_, src, _) in enumerate(self.steps):
-            last_use[src] = i
-        for i, (name, src, kernel) in enumerate(self.steps):
-            try:
-                values[name] = np.asarray(kernel(values[src]))
-            except Exception as exc:
-                # the per-image error report names the step (errors.csv)
-                with contextlib.suppress(AttributeError):
-                    exc.batchimg_step = name
-                raise
-            if keep is not None and src not in keep and last_use.get(src) == i and src != INPUT:
-                del values[src]
-        return values
-
-
-def image_plan(wf: Workflow, ndim: int, dtype: Any, shape: tuple[int, ...]) -> ImagePlan:
-    """Compile a workflow into in-memory kernels for images of one ``shape`` and ``dtype``.
-
-    Each local step is ``op.step(Spec(ndim, dtype, shape), **params).kernel``, which on
-    a whole image equals the scipy function; ``label`` is ``scipy.ndimage.label``;
-    other steps call the public function on the image and compute it in place.
-    """
-    check_steps(wf, ndim, dtype, shape)
-    lazy = build_graph(wf, da.zeros(shape, dtype=dtype, chunks=shape), need=None)
-    ops = registry.operations()
-    steps = []
-    for s, src in zip(wf.steps, _sources(wf), strict=True):
-        op = ops[s.op]
-        a = lazy[src]
-        params = resolve_params(op, s.params, a.ndim)
-        if op.local:
-            kernel = op.func.step(Spec(a.ndim, a.dtype, tuple(a.shape)), **params).kernel
-        elif s.op == "label":
-            kernel = functools.partial(_label_kernel, **params)
-        elif s.op == "filter_regions" and params.get("intensity_image") is None:
-            # numpy in, numpy out: no dask graph per image
-            kernel = functools.partial(_measure.filter_regions_image, **params)
-        elif s.op == "threshold" and params.get("method") is None and "value" in params:
-            kernel = functools.partial(_greater, t=params["value"])
-        else:
-            kernel = functools.partial(_call_kernel, func=op.func, params=params)
-        steps.append((s.name, src, kernel))
-    return ImagePlan(tuple(steps))
-
-
-# ---------------------------------------------------------------------------
-# computing
-
-
-def _measure_image(lab: np.ndarray, intensity: np.ndarray | None, props: Sequence[str]):
-    """One image's table rows as numpy columns."""
-    needs_img = any(p in registry.intensity_properties() for p in props)
-    return _measure.regionprops_columns(
-        lab, intensity if needs_img else None, properties=list(props)
-    )
-
-
-def _task_table(paths: Sequence[str], columns: Sequence[dict[str, np.ndarray]]):
-    """One DataFrame of a task's rows: the ``image`` column, then each image's columns."""
-    import pandas as pd
-
-    if not columns:
-        return None
-    sizes = [len(next(iter(c.values()))) for c in columns]
-    data = {"image": np.repeat(np.asarray(paths, dtype=object), sizes)}
-    for key in columns[0]:
-        data[key] = np.concatenate([c[key] for c in columns])
-    return pd.DataFrame(data)
-
-
-@functools.lru_cache(maxsize=32)
-def _output_array(path: str, run: str):
-    """An output array opened once per process and run (``run``: its staging folder)."""
-    import zarr
-
-    return zarr.open_array(path, mode="r+", config=outputs.WRITE_CONFIG)
-
-
-@dataclass(frozen=True)
-class _ChunkJob:
-    """What every collection task shares (small: paths and kernels, no pixels)."""
-
-    plan: ImagePlan
-    result: str
-    saved: tuple[str, ...]
-    labels: str | None
-    props: tuple[str, ...]
-    intensity: str
-    layouts: dict  # output path in result.zarr -> (image shape, dtype)
-    expect: tuple  # (shape, dtype) every decoded image must have
-    staging: str
-    retries: int = 2
-    max_failures: int | None = None
-    open_failed: int = 0
-
-
-def _read_checked(path: str, expect: tuple, retries: int) -> np.ndarray:
-    """Read one image, retrying transient failures; check its shape and dtype."""
-    from .. import io as _io
-
-    for attempt in range(retries + 1):
-        try:
-            # looked up at call time, so that a wrapped read_image is the one used
-            image = _io.read_image(path)
-            break
-        except Exception:
-            if attempt >= retries:
-                raise
-            time.sleep(0.05 * 2**attempt)
-    shape, dtype = tuple(expect[0]), np.dtype(expect[1])
-    if image.shape != shape or image.dtype != dtype:
-        raise InputError(
-            f"{path!r} decoded to shape {image.shape} of {image.dtype}, but the collection's "
-            f"images have {shape} of {dtype}."
-        )
-    return image
-
-
-def _collection_task(index: int, items: Sequence[tuple[int, str]], start: int, stop: int,
-                     job: _ChunkJob) -> dict:  # fmt: skip
-    """Run the workflow on one chunk of images, each on its own; record the chunk.
-
-    A file that cannot be read, decodes to another shape or dtype, or makes a step
-    fail is left out (its slots stay at the fill value, 0) and noted with its
-    error; the others go on. The chunk's arrays are written whole (so running a
-    task twice changes nothing), then its table rows (a Parquet part file), then
-    its manifest record, last.
-    """
-    from . import journal
-
-    keep = set(job.saved) | ({job.labels} if job.labels else set()) | {job.intensity}
-    out = {
-        name: np.zeros((stop - start, *shape), np.dtype(dtype))
-        for name, (shape, dtype) in job.layouts.items()
-    }
-    measured, measured_paths, failures, hashes = [], [], [], {}
-    counts = [0] * (stop - start)
-    for slot, path in items:
-        i = slot - start
-        step = "read"
-        try:
-            image = _read_checked(path, job.expect, job.retries)
-            step = "workflow"
-            values = job.plan(image, keep=keep)
-            step = "measure"
-            columns = None
-            if job.labels is not None:
-                lab = values[job.labels]
-                if job.props:
-                    columns = _measure_image(lab, values[job.intensity], job.props)
-            step = "read"
-            digest = journal.file_hash(path)
-        except Exception as exc:
-            for arr in out.values():
-                arr[i] = 0
-            row = journal.error_row(path, getattr(exc, "batchimg_step", step), exc)
-            row["slot"] = slot
-            failures.append(row)
-            journal.record_failure(job.staging, slot, row)
-            continue
-        for name in job.saved:
-            out[name][i] = values[name]
-        if job.labels is not None:
-            out[outputs.LABELS_PATH][i] = lab
-            counts[i] = int(lab.max()) if lab.size else 0
-        if columns is not None:
-            measured.append(columns)
-            measured_paths.append(path)
-        hashes[str(slot)] = digest
-    for name, block in out.items():
-        _output_array(os.path.join(job.result, name), job.staging)[start:stop] = block
-    table = _task_table(measured_paths, measured)
-    record = {
-        "chunk": index,
-        "start": start,
-        "stop": stop,
-        "counts": counts,
-        "failed": failures,
-        "hashes": hashes,
-        "part": journal.write_part(job.staging, index, table),
-    }
-    journal.record_chunk(job.staging, index, record)
-    if job.max_failures is not None:
-        n = journal.count_failures(job.staging) + job.open_failed
-        if n > job.max_failures:
-            raise InputError(
-                f"more than max_failures={job.max_failures} inputs failed ({n} so far; "
-                f"latest: {failures[-1]['path']!r}: {failures[-1]['message']})"
-                if failures
-                else f"more than max_failures={job.max_failures} inputs failed ({n} so far)."
-            )
-    return record
-
-
-def _scheduler_kwargs(scheduler: str | None, workers: int | None) -> dict:
-    from dask.base import named_schedulers
-
-    name = scheduler or "threads"
-    # the scheduler function itself, not its name: given a name, dask imports
-    # distributed (0.4 s) to look for an active client on every compute
-    kw: dict[str, Any] = {"scheduler": named_schedulers[name]}
-    if workers is not None and name in ("threads", "processes"):
-        kw["num_workers"] = int(workers)
-    return kw
-
-
-def compute(
-    *objs: Any, scheduler: str | None = None, workers: int | None = None, progress: bool = False
-) -> tuple:
-    """Compute dask objects together, locally or on a ``dask.distributed`` scheduler.
-
-    Parameters
-    ----------
-    *objs
-        Dask collections (arrays, delayed).
-    scheduler : str, optional
-        ``"threads"`` (default), ``"processes"``, ``"sync"``, or the address of a
-        running distributed scheduler (``tcp://127.0.0.1:8786``).
-    workers : int, optional
-        Local threads or processes (default: all cores).
-    progress : bool, optional
-        Show a progress bar on stderr for computations longer than a second.
-
-    Returns
-    -------
-    tuple
-        The computed values, in order.
-    """
-    # dask 2026.8's dask.compute returns the results of mixed arrays and delayed
-    # objects grouped by type (arrays first), not in call order; pass them already
-    # grouped (delayed last) and put the results back in order. Wrapping the arrays
-    # in dask.delayed would keep the order but rename their keys, so a saved step
-    # shared by the writer and the table would be computed twice.
-    from dask.delayed import Delayed
-
-    order = sorted(range(len(objs)), key=lambda i: isinstance(objs[i], Delayed))
-    results = _compute_in_order(
-        tuple(objs[i] for i in order), scheduler=scheduler, workers=workers, progress=progress
-    )
-    out: list[Any] = [None] * len(objs)
-    for i, r in zip(order, results, strict=True):
-        out[i] = r
-    return tuple(out)
-
-
-def _compute_in_order(objs: tuple, *, scheduler, workers, progress) -> tuple:
-    if scheduler is not None and scheduler not in _LOCAL_SCHEDULERS:
-        from distributed import Client
-        from distributed import progress as dprogress
-
-        try:
-            client = Client(scheduler, timeout="10s", set_as_default=False)
-        except OSError as exc:
-            raise InputError(
-                f"scheduler must be the address of a running dask scheduler; could not "
-                f"connect to {scheduler!r}: {exc}"
-            ) from exc
-        with client:
-            futures = client.compute(list(objs))
-            if progress:
-                dprogress(futures)
-            return tuple(client.gather(futures))
-    kw = _scheduler_kwargs(scheduler, workers)
-    if progress:
-        from dask.diagnostics import ProgressBar
-
-        bar = ProgressBar(minimum=1.0, out=sys.stderr)
-    else:
-        bar = contextlib.nullcontext()
-    with bar:
-        return dask.compute(*objs, **kw)
-
-
 @dataclass(frozen=True)
 class RunResult:
     """What a run produced.
@@ -928,12 +478,6 @@ class RunResult:
         if self.table_file is None:
             return None
         return read_table(os.path.join(self.output, self.table_file))
-
-
-def _props(wf: Workflow) -> tuple[str, ...]:
-    if wf.label_step is None:
-        return ()
-    return wf.measure or _measure.DEFAULT_PROPERTIES
 
 
 def _table_path(output: str, table: str | None, table_format: str | None) -> str:
@@ -1204,365 +748,6 @@ def _run_locked(workflow, src, output, partial, state, table_name, t0, say, *, s
         n_inputs,
         rows or 0,
     )
-
-
-def _prefix_block(block: np.ndarray, *, plan: ImagePlan, take: str) -> np.ndarray:
-    return np.stack([plan(image)[take] for image in block])
-
-
-def _greater(image: np.ndarray, *, t: Any) -> np.ndarray:
-    return image > t
-
-
-def _collection_thresholds(wf, src, plan, lazy, scheduler, workers, progress) -> ImagePlan:
-    """First pass for ``threshold: {method: ..., per_image: false}`` in a collection.
-
-    The threshold is computed over the whole collection (the stack of every image's
-    input to that step), and the step becomes ``image > t`` with that one ``t``.
-    """
-    from .. import point
-
-    steps = list(plan.steps)
-    for i, s in enumerate(wf.steps):
-        if s.op != "threshold" or s.params.get("per_image") is not False:
-            continue
-        if s.params.get("method") is None:
-            continue
-        _, source, _ = steps[i]
-        a = lazy[source]
-        stack = src.data.map_blocks(
-            _prefix_block,
-            plan=ImagePlan(tuple(steps[:i])),
-            take=source,
-            chunks=(src.data.chunks[0], *((d,) for d in a.shape)),
-            dtype=a.dtype,
-            meta=np.empty((0,) * (a.ndim + 1), a.dtype),
-        )
-        t = point._global_threshold(stack, s.params["method"], s.params.get("percentile"))
-        (t,) = compute(t, scheduler=scheduler, workers=workers, progress=progress)
-        steps[i] = (s.name, source, functools.partial(_greater, t=np.asarray(t)))
-    return ImagePlan(tuple(steps))
-
-
-def _run_collection(wf, src, group, result_path, scheduler, workers, progress, *,
-                    staging=None, resume=False, verify=False, retries=2, max_failures=None,
-                    say=None):  # fmt: skip
-    """Run a collection in tasks of whole Zarr chunks, recording each as it finishes.
-
-    Returns ``(table, arrays, max_label, failures)``; ``failures`` are the
-    ``errors.csv`` rows, in file order. With ``resume``, tasks recorded in the
-    staging folder's manifest are skipped.
-    """
-    import pandas as pd
-
-    from . import journal
-
-    say = say or (lambda _msg: None)
-    n = len(src.paths)
-    shape = src.image_shape
-    plan = image_plan(wf, len(shape), src.data.dtype, shape)
-    lazy = build_graph(wf, da.zeros(shape, dtype=src.data.dtype, chunks=shape), need=None)
-    per = src.data.chunks[0][0]
-    arrays, layouts = {}, {}
-    labels = wf.label_step.name if wf.label_step is not None else None
-    for name in wf.save:
-        a = lazy[name]
-        if not resume:
-            outputs.create_array(
-                group, name, (n, *a.shape), (per, *a.shape), a.dtype, {"step": name}
-            )
-        arrays[name] = (n, *a.shape)
-        layouts[name] = (tuple(a.shape), a.dtype.str)
-    if labels is not None:
-        a = lazy[labels]
-        if not resume:
-            outputs.create_labels(group, (n, *a.shape), (per, *a.shape), a.dtype, collection=True)
-        arrays[outputs.LABELS_PATH] = (n, *a.shape)
-        layouts[outputs.LABELS_PATH] = (tuple(a.shape), a.dtype.str)
-    props = _props(wf)
-    journal.ensure_dirs(staging)
-    done = journal.done_chunks(staging) if resume else {}
-    journal.forget_unfinished(staging, done)
-    bounds = [(i, s, min(s + per, n)) for i, s in enumerate(range(0, n, per))]
-    if resume:
-        say(f"resuming: {len(done)} of {len(bounds)} task(s) already done")
-        if verify:
-            _verify_hashes(src.paths, done)
-    open_rows = [dict(row, slot=slot) for slot, row in sorted(src.failed.items())]
-
-    def gather_failures() -> list[dict]:
-        recorded = []
-        for name in sorted(os.listdir(os.path.join(staging, journal.FAILED_DIR))):
-            row = journal.read_json(os.path.join(staging, journal.FAILED_DIR, name))
-            if row is not None:
-                recorded.append(row)
-        return sorted(open_rows + recorded, key=lambda r: r["slot"])
-
-    try:
-        if max_failures is not None and len(open_rows) > max_failures:
-            raise InputError(
-                f"more than max_failures={max_failures} inputs failed ({len(open_rows)} could "
-                f"not be opened; first: {open_rows[0]['path']!r}: {open_rows[0]['message']})"
-            )
-        plan = _collection_thresholds(wf, src, plan, lazy, scheduler, workers, progress)
-        job = _ChunkJob(
-            plan, result_path, tuple(wf.save), labels, tuple(props), intensity_name(wf), layouts,
-            (tuple(shape), src.data.dtype.str), staging, int(retries), max_failures,
-            len(open_rows),
-        )  # fmt: skip
-        tasks = []
-        for i, start, stop in bounds:
-            if i in done:
-                continue
-            items = [(k, src.paths[k]) for k in range(start, stop) if k not in src.failed]
-            tasks.append(dask.delayed(_collection_task, pure=False)(i, items, start, stop, job))
-        if tasks:
-            compute(*tasks, scheduler=scheduler, workers=workers, progress=progress)
-    except BaseException:
-        rows = gather_failures()
-        if rows:  # say what failed, even though the run did not finish
-            journal.write_errors(os.path.join(os.path.dirname(staging), journal.ERRORS), rows)
-        raise
-    done = journal.done_chunks(staging)
-    missing = [i for i, _, _ in bounds if i not in done]
-    if missing:
-        raise InputError(f"tasks {missing[:5]} finished without a record in {staging!r}.")
-    failures = sorted(
-        open_rows + [f for i, _, _ in bounds for f in done[i]["failed"]], key=lambda r: r["slot"]
-    )
-    if len(failures) == n:
-        journal.write_errors(os.path.join(os.path.dirname(staging), journal.ERRORS), failures)
-        raise InputError(
-            f"every input failed ({n} of {n}); first: {failures[0]['path']!r}: "
-            f"{failures[0]['message']}"
-        )
-    counts = [c for i, _, _ in bounds for c in done[i]["counts"]]
-    if labels is None:
-        return None, arrays, 0, failures, None
-    names = [done[i]["part"] for i, _, _ in bounds if done[i]["part"]]
-    offsets = dict(zip(src.paths, np.cumsum([0, *counts[:-1]]).tolist(), strict=True))
-
-    def with_global(frame):
-        glob = frame["label"].to_numpy() + frame["image"].map(offsets).to_numpy(dtype=np.int64)
-        frame.insert(2, "global_label", glob.astype(np.int64))
-        return frame
-
-    rows = np.zeros(n, np.int64)  # rows per image, filled as the parts are read
-    slot = {p: i for i, p in enumerate(src.paths)}
-
-    def parts():
-        # one task's rows at a time: the table's size never sits in memory
-        if not names:
-            columns = _measure_image(np.zeros((1,) * len(shape), np.int32), None, props)
-            yield with_global(pd.DataFrame({"image": np.zeros(0, dtype=object), **columns}))
-        for name in names:
-            frame = journal.read_part(staging, name)
-            for path, c in frame["image"].value_counts().items():
-                rows[slot[path]] += c
-            yield with_global(frame)
-
-    return parts, arrays, max(counts, default=0), failures, rows
-
-
-def _verify_hashes(paths: Sequence[str], done: dict[int, dict]) -> None:
-    """Refuse to resume when a finished task's file has other content now (--verify)."""
-    from . import journal
-
-    changed = []
-    for rec in done.values():
-        for slot, digest in rec["hashes"].items():
-            path = paths[int(slot)]
-            try:
-                now = journal.file_hash(path)
-            except OSError:
-                now = None
-            if now != digest:
-                changed.append(path)
-    if changed:
-        shown = ", ".join(repr(p) for p in changed[:3])
-        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
-        raise InputError(
-            f"cannot resume: the content of {len(changed)} input file(s) changed since they "
-            f"were processed (--verify): {shown}{more}. Hint: run without --resume to start over."
-        )
-
-
-def _regular(a: da.Array, chunks: tuple[int, ...]) -> da.Array:
-    target = da.core.normalize_chunks(chunks, a.shape)
-    return a if a.chunks == target else a.rechunk(target)
-
-
-def _two_pass_plan(wf: Workflow) -> tuple[int, Any, str | None] | None:
-    """Return how the two-pass engine runs the workflow's tail, or None if it cannot.
-
-    It can when the tail is ``label`` then only ``filter_regions`` steps, nothing
-    from the label step on is saved or read by name, and there is no ``axes``. The
-    plan is ``(index of the label step, its structure, the combined where)``.
-    """
-    ops = [s.op for s in wf.steps]
-    if "label" not in ops:
-        return None
-    k = ops.index("label")
-    tail = wf.steps[k + 1 :]
-    if any(s.op != "filter_regions" for s in tail):
-        return None
-    names = {s.name for s in wf.steps[k:]}
-    if any(s.source is not None for s in wf.steps[k:]) or names & set(wf.save):
-        return None
-    if wf.steps[k].params.get("axes") is not None:
-        return None
-    if any(s.params.get("spacing") is not None for s in tail):
-        return None
-    wheres = [s.params.get("where", "area > 10") for s in tail]
-    where = " and ".join(f"({w})" for w in wheres) if wheres else None
-    return k, wf.steps[k].params.get("structure"), where
-
-
-def _chain_regions(wf: Workflow, src: Source, k: int, need: set[str]) -> dict | None:
-    """The ``need`` outputs of the steps before ``label``, one task per block.
-
-    Each task reads its own region of the input (:func:`volume.streamed_arrays`).
-    None when that cannot be (an input not in a file, a step that is not local or
-    reads another's output, a ``wrap`` mode): the chain then runs as a graph of
-    halo exchanges.
-    """
-    from . import volume
-
-    if src.reader is None:
-        return None
-    ops = registry.operations()
-    names, steps = [INPUT], []
-    dtype, shape = src.data.dtype, tuple(src.data.shape)
-    for s, source in zip(wf.steps[:k], _sources(wf)[:k], strict=True):
-        if source != names[-1]:
-            return None
-        op = ops[s.op]
-        step = local_step(
-            op, resolve_params(op, s.params, len(shape)), Spec(len(shape), dtype, shape)
-        )
-        if step is None:
-            return None
-        steps.append(step)
-        names.append(s.name)
-        dtype = step.dtype
-    if not need <= set(names):
-        return None
-    want = {names.index(n) - 1: n for n in need}
-    return volume.streamed_arrays(src.reader, src.data, steps, want)
-
-
-def _run_volume_two_pass(wf, src, group, staging, plan, scheduler, workers, progress, resume):
-    """Label, filter and measure in two bounded passes (see :mod:`.volume`).
-
-    Finished blocks are recorded in ``staging/.volume-journal``; with ``resume`` the
-    arrays of the interrupted run are reopened and every recorded block is skipped.
-    """
-    import shutil
-
-    import zarr
-
-    from . import volume
-
-    k, structure, where = plan
-    mask_name = wf.steps[k - 1].name if k > 0 else INPUT
-    props = _props(wf)
-    needs_img = any(p in registry.intensity_properties() for p in props) or (
-        where is not None and any(p in where for p in registry.intensity_properties())
-    )
-    inten_name = intensity_name(wf)
-    need = (set(wf.save) | {mask_name} | ({inten_name} if needs_img else set())) - {
-        s.name for s in wf.steps[k:]
-    }
-    arrays_d = _chain_regions(wf, src, k, need) or build_graph(wf, src.data, need=need)
-    chunks = src.data.chunksize
-    also, arrays = [], {}
-    for name in wf.save:
-        a = _regular(arrays_d[name], chunks)
-        if resume:
-            target = group[name]
-        else:
-            target = outputs.create_array(group, name, a.shape, chunks, a.dtype, {"step": name})
-        also.append((a, target))
-        arrays[name] = a.shape
-    mask = _regular(arrays_d[mask_name], chunks)
-    dtype = _label.label_dtype(mask.shape)
-    if resume:
-        target = group[outputs.LABELS_PATH]
-    else:
-        target = outputs.create_labels(group, mask.shape, chunks, dtype, collection=False)
-    arrays[outputs.LABELS_PATH] = mask.shape
-    cache_path = os.path.join(staging, ".mask-cache.zarr")
-    journal_path = os.path.join(staging, ".volume-journal")
-    if resume and os.path.isdir(cache_path):
-        cache = zarr.open_array(cache_path, mode="r+")
-        recorded = (
-            [f for f in os.listdir(journal_path) if f.startswith("pass1-")]
-            if os.path.isdir(journal_path)
-            else []
-        )
-        sys.stderr.write(
-            f"resuming: {len(recorded)} of {mask.npartitions} volume block(s) already through "
-            "pass 1 are not computed again\n"
-        )
-    else:
-        shutil.rmtree(journal_path, ignore_errors=True)
-        cache = zarr.create_array(
-            store=cache_path, shape=mask.shape, chunks=chunks, dtype=bool, overwrite=True
-        )
-    s = None if structure is None else registry.resolve_structure(structure, mask.ndim)
-    intensity = _regular(arrays_d[inten_name], chunks) if needs_img else None
-    frame, n = volume.label_measure_store(
-        mask,
-        structure=s,
-        intensity=intensity,
-        properties=list(props) or ["label"],
-        where=where,
-        labels_out=target,
-        mask_cache=cache,
-        also_store=also,
-        compute=lambda *objs: compute(
-            *objs, scheduler=scheduler, workers=workers, progress=progress
-        ),
-        journal=journal_path,
-    )
-    shutil.rmtree(cache_path, ignore_errors=True)
-    shutil.rmtree(journal_path, ignore_errors=True)
-    return frame, arrays, n
-
-
-def _run_volume(wf, src, group, scheduler, workers, progress, staging=None, resume=False):
-    plan = _two_pass_plan(wf)
-    if plan is not None and staging is not None and src.data.ndim >= 1:
-        return _run_volume_two_pass(
-            wf, src, group, staging, plan, scheduler, workers, progress, resume
-        )
-    need = needed_outputs(wf)
-    arrays_d = build_graph(wf, src.data, need=need)
-    chunks = src.data.chunksize
-    sources, targets, arrays = [], [], {}
-    for name in wf.save:
-        a = _regular(arrays_d[name], chunks)
-        targets.append(outputs.create_array(group, name, a.shape, chunks, a.dtype, {"step": name}))
-        sources.append(a)
-        arrays[name] = a.shape
-    table_d = None
-    n_d = None
-    if wf.label_step is not None:
-        lab = _regular(arrays_d[wf.label_step.name], chunks)
-        targets.append(outputs.create_labels(group, lab.shape, chunks, lab.dtype, collection=False))
-        sources.append(lab)
-        arrays[outputs.LABELS_PATH] = lab.shape
-        props = _props(wf)
-        needs_img = any(p in registry.intensity_properties() for p in props)
-        intensity = arrays_d[intensity_name(wf)] if needs_img else None
-        table_d = _measure.regionprops_delayed(lab, intensity, properties=list(props))
-        n_d = lab.max()
-    store_d = da.store(sources, targets, lock=False, compute=False) if sources else None
-    _, frame, n = compute(
-        store_d, table_d, n_d, scheduler=scheduler, workers=workers, progress=progress
-    )
-    max_label = 0 if n is None else int(n)
-    return frame, arrays, max_label
 
 
 __all__ = [

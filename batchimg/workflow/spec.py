@@ -232,7 +232,7 @@ class Workflow:
         WorkflowError
             Naming the step at fault.
         """
-        from .runner import check_steps
+        from .graph import check_steps
 
         check_steps(self, ndim, dtype, shape)
 
