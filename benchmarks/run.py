@@ -394,6 +394,8 @@ def main() -> None:
     cmd = ".venv/bin/python benchmarks/run.py" + (" --quick" if quick else "")
     if args.sections != p.get_default("sections"):
         cmd += f" --sections {args.sections}"
+    if args.daskimage_timeout is not None:
+        cmd += f" --daskimage-timeout {args.daskimage_timeout:g}"
     report = Report(args.out, cmd, quick)
 
     t = time.perf_counter()
