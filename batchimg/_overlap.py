@@ -180,6 +180,24 @@ def _axis_plan(x: da.Array, depth: Sequence[int]) -> tuple[da.Array, tuple[int, 
     return x, tuple(real)
 
 
+def _run_trimmed(step, block, extra, left, right):
+    """Run ``step`` on a block whose halo still to spend is ``left``/``right`` per axis.
+
+    The step's reach is trimmed from each side, at most what is left there (none
+    where the block meets the array's edge); ``left`` and ``right`` are updated.
+    Returns the trimmed output, the trimmed extra blocks and the cut applied.
+    """
+    block = step.kernel(block, *extra)
+    cut = []
+    for a, r in enumerate(step.depth):
+        cl, cr = min(r, left[a]), min(r, right[a])
+        left[a] -= cl
+        right[a] -= cr
+        cut.append(slice(cl, block.shape[a] - cr))
+    cut = tuple(cut)
+    return block[cut], tuple(e[cut] for e in extra), cut
+
+
 def _run_group(block, *extra, steps, depth, boundary, nblocks, block_id=None):
     """Run a fused group of steps on one overlapped block, trimming as it goes."""
     left = []
@@ -189,16 +207,7 @@ def _run_group(block, *extra, steps, depth, boundary, nblocks, block_id=None):
         left.append(d if (periodic or block_id[a] > 0) else 0)
         right.append(d if (periodic or block_id[a] < nblocks[a] - 1) else 0)
     for step in steps:
-        block = step.kernel(block, *extra)
-        cut = []
-        for a, r in enumerate(step.depth):
-            cl, cr = min(r, left[a]), min(r, right[a])
-            left[a] -= cl
-            right[a] -= cr
-            cut.append(slice(cl, block.shape[a] - cr))
-        cut = tuple(cut)
-        block = block[cut]
-        extra = tuple(e[cut] for e in extra)
+        block, extra, _ = _run_trimmed(step, block, extra, left, right)
     rest = tuple(
         slice(lo, block.shape[a] - hi) for a, (lo, hi) in enumerate(zip(left, right, strict=True))
     )
@@ -250,15 +259,8 @@ def run_on_region(
 
     out = {want[-1]: cut_core(block)} if -1 in want else {}
     for i, step in enumerate(steps):
-        block = step.kernel(block)
-        cut = []
-        for a, r in enumerate(step.depth):
-            cl, cr = min(r, left[a]), min(r, right[a])
-            left[a] -= cl
-            right[a] -= cr
-            origin[a] += cl
-            cut.append(slice(cl, block.shape[a] - cr))
-        block = block[tuple(cut)]
+        block, _, cut = _run_trimmed(step, block, (), left, right)
+        origin = [o + c.start for o, c in zip(origin, cut, strict=True)]
         if i in want:
             out[want[i]] = cut_core(block)
     return out
