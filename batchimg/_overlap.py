@@ -29,8 +29,10 @@ chooses that grouping; larger chunks matter far more than the plan.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +40,7 @@ import dask.array as da
 import numpy as np
 from dask.array.overlap import ensure_minimum_chunksize
 from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
 
 from .errors import InvalidParameterError
 
@@ -263,6 +266,58 @@ def run_on_region(
         origin = [o + c.start for o, c in zip(origin, cut, strict=True)]
         if i in want:
             out[want[i]] = cut_core(block)
+    return out
+
+
+def block_offsets(chunks: Sequence[Sequence[int]]) -> Iterable[tuple[tuple[int, ...], tuple]]:
+    """Yield ``(block index, start offset)`` for every block of a chunked array."""
+    starts = [np.concatenate([[0], np.cumsum(c)[:-1]]).astype(int).tolist() for c in chunks]
+    for idx in itertools.product(*(range(len(c)) for c in chunks)):
+        yield idx, tuple(s[i] for s, i in zip(starts, idx, strict=True))
+
+
+def region_arrays(
+    read: Any,
+    x: da.Array,
+    steps: Sequence[Any],
+    want: dict[int, str],
+) -> dict[str, da.Array] | None:
+    """The outputs ``want`` of a chain of local steps over ``x``, one task per block.
+
+    Each block's task reads its block and the chain's halo straight from ``read``
+    (the input's own storage: a raw file, a Zarr array) and runs the whole chain
+    (:func:`run_on_region`); the outputs are views of that one
+    task. No block's data is held for its neighbours, so pass 1 holds one region
+    per running task whatever the volume's size (halo exchanges between tasks made
+    dask keep a slab of neighbouring blocks alive, which grew with the volume).
+    Returns None when the chain cannot run this way (``region_depth``).
+    """
+    depth = region_depth(steps) if steps else (0,) * x.ndim
+    if depth is None:
+        return None
+    token = tokenize(x.name, [s.token for s in steps], sorted(want.items()), x.chunks)
+    layer = f"chain-region-{token}"
+    dsk: dict = {}
+    for idx, start in block_offsets(x.chunks):
+        core = tuple(slice(b, b + c[i]) for b, c, i in zip(start, x.chunks, idx, strict=True))
+        dsk[(layer, *idx)] = (
+            functools.partial(
+                run_on_region,
+                read,
+                core,
+                x.shape,
+                tuple(steps),
+                depth,
+                want,
+            ),
+        )
+    dtypes = {want[i]: (x.dtype if i < 0 else steps[i].dtype) for i in want}
+    out = {}
+    for name, dtype in dtypes.items():
+        getter = f"{layer}-{name}"
+        gdsk = {(getter, *k[1:]): (operator.getitem, k, name) for k in dsk}
+        graph = HighLevelGraph({layer: dsk, getter: gdsk}, {layer: set(), getter: {layer}})
+        out[name] = da.Array(graph, getter, x.chunks, dtype=dtype)
     return out
 
 

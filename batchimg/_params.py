@@ -28,7 +28,7 @@ MODES = {
 }
 
 
-def _did_you_mean(value: Any, choices: Sequence[str]) -> str:
+def did_you_mean(value: Any, choices: Sequence[str]) -> str:
     import difflib
 
     close = difflib.get_close_matches(str(value), list(choices), n=1)
@@ -40,7 +40,7 @@ def normalize_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in choices:
         listed = ", ".join(repr(c) for c in choices)
         raise InvalidParameterError(
-            f"{name} must be one of {listed}; got {value!r}.{_did_you_mean(value, choices)}"
+            f"{name} must be one of {listed}; got {value!r}.{did_you_mean(value, choices)}"
         )
     return value
 
@@ -60,7 +60,7 @@ def normalize_mode(mode: Any, n: int, name: str = "mode") -> tuple[str, ...]:
         if not isinstance(m, str) or m not in MODES:
             listed = ", ".join(repr(k) for k in MODES if MODES[k] == k)
             raise InvalidParameterError(
-                f"{name} must be one of {listed}; got {m!r}.{_did_you_mean(m, list(MODES))}"
+                f"{name} must be one of {listed}; got {m!r}.{did_you_mean(m, list(MODES))}"
             )
         out.append(MODES[m])
     return tuple(out)

@@ -3,8 +3,12 @@
 Every error batchimg raises on purpose derives from :class:`BatchimgError`, and
 also from the builtin class a Python user would expect (``ValueError`` for a bad
 value, ``FileNotFoundError`` for a missing path), so ``except ValueError`` keeps
-working. Messages follow one shape: ``<what> must be <expectation>; got <value!r>.``
-plus the context (path, shape, dtype, step) and a hint where one helps.
+working. Where scipy.ndimage (or scikit-image) raises another builtin for the same bad
+call, the error also derives from that one (``ParameterRuntimeError`` is a
+``RuntimeError``, ``ParameterTypeError`` a ``TypeError``, ...), so code written
+against scipy catches it. Messages follow one shape:
+``<what> must be <expectation>; got <value!r>.`` plus the context (path, shape,
+dtype, step) and a hint where one helps.
 """
 
 
@@ -16,8 +20,37 @@ class InvalidParameterError(BatchimgError, ValueError):
     """A parameter value is out of range, of the wrong type or of the wrong length."""
 
 
+class ParameterTypeError(InvalidParameterError, TypeError):
+    """A parameter of the wrong type, where scipy.ndimage raises ``TypeError`` for it."""
+
+
+class ParameterRuntimeError(InvalidParameterError, RuntimeError):
+    """A parameter scipy.ndimage refuses with ``RuntimeError``.
+
+    For example a sequence or kernel of the wrong rank or length, or an invalid origin.
+    """
+
+
+class ParameterIndexError(InvalidParameterError, IndexError):
+    """A parameter out of range where scipy.ndimage raises ``IndexError`` for it."""
+
+
 class InputError(BatchimgError, ValueError):
     """An input is unreadable, or does not match the other inputs or the parameters."""
+
+
+class InputTypeError(InputError, TypeError):
+    """An input of a type scipy.ndimage refuses with ``TypeError``.
+
+    For example complex input where scipy does not support it, or an object array.
+    """
+
+
+class InputRuntimeError(InputError, RuntimeError):
+    """An input scipy.ndimage refuses with ``RuntimeError``.
+
+    For example an unsupported array type, or arrays of mismatched shapes.
+    """
 
 
 class InputNotFoundError(BatchimgError, FileNotFoundError):
@@ -64,6 +97,11 @@ __all__ = [
     "BatchimgError",
     "InputError",
     "InputNotFoundError",
+    "InputRuntimeError",
+    "InputTypeError",
     "InvalidParameterError",
+    "ParameterIndexError",
+    "ParameterRuntimeError",
+    "ParameterTypeError",
     "WorkflowError",
 ]

@@ -89,7 +89,7 @@ def child_batchimg(args) -> dict:
     import zarr
 
     from batchimg import io
-    from batchimg.workflow.volume import label_measure_store
+    from batchimg.label import label_measure_store
 
     shape = tuple(args.shape)
     t = time.perf_counter()

@@ -16,7 +16,9 @@ from helpers import assert_same, chunkings, random_image
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from batchimg import _reduce, measure
+from batchimg import _regions
+from batchimg._regions import stats as _reduce
+from batchimg import measure
 from batchimg.errors import InputError, InvalidParameterError
 
 SKIMAGE_PROPS = (
@@ -506,7 +508,7 @@ def test_relabel_forms():
 
 
 def test_parse_where_tree():
-    assert _reduce.parse_where("not area < 3 or (extent >= 0.5 and 2 > bbox-1)") == (
+    assert _regions.parse_where("not area < 3 or (extent >= 0.5 and 2 > bbox-1)") == (
         "or",
         ("not", ("cmp", "area", "<", 3.0)),
         ("and", ("cmp", "extent", ">=", 0.5), ("cmp", "bbox-1", "<", 2.0)),

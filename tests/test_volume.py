@@ -10,7 +10,7 @@ import scipy.ndimage as ndi
 import zarr
 from skimage.measure import regionprops_table as sk_regionprops_table
 
-from batchimg.workflow.volume import label_measure_store
+from batchimg.label import label_measure_store
 
 PROPS = ["label", "area", "bbox", "centroid", "centroid_weighted", "intensity_mean"]
 
@@ -89,7 +89,7 @@ def test_empty_mask_gives_an_empty_table_with_columns():
 
 def test_journal_resumes_without_redoing_recorded_blocks(tmp_path, monkeypatch):
     """An interrupted call, called again with its journal, skips what it recorded."""
-    from batchimg.workflow import volume
+    from batchimg.label import _store as volume
 
     intensity, _ = _volume()
     chunks = (10, 21, 19)

@@ -165,7 +165,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     try:
         if _is_parquet(path):
             return pd.read_parquet(path, engine="pyarrow")
-        return pd.read_csv(path)
+        return pd.read_csv(path, float_precision="round_trip")
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         kind = "Parquet" if _is_parquet(path) else "CSV"
         raise InputError(f"{path!r} could not be read as a {kind} table: {exc}") from exc

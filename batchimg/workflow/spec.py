@@ -36,7 +36,7 @@ from typing import Any
 
 import yaml
 
-from .._params import _did_you_mean
+from .._params import did_you_mean
 from ..errors import WorkflowError
 from . import registry
 
@@ -262,7 +262,7 @@ def validate(wf: Workflow) -> None:
 
         op = ops.get(s.op)
         if op is None:
-            hint = _did_you_mean(s.op, list(ops)).replace(" Did", " did")
+            hint = did_you_mean(s.op, list(ops)).replace(" Did", " did")
             raise fail(
                 f"unknown operation;{hint}" if hint else "unknown operation; see 'batchimg ops'."
             )
@@ -270,7 +270,7 @@ def validate(wf: Workflow) -> None:
         for key, value in s.params.items():
             param = op.param(key)
             if param is None:
-                hint = _did_you_mean(key, allowed).replace(" Did", " did")
+                hint = did_you_mean(key, allowed).replace(" Did", " did")
                 takes = ", ".join(allowed) or "no parameters"
                 raise fail(f"unknown parameter {key!r};{hint or ''} {s.op} takes {takes}.")
             expected = registry.check_value(param, value)
@@ -283,7 +283,7 @@ def validate(wf: Workflow) -> None:
         if s.source is not None and s.source not in names:
             raise fail(
                 f"from must name 'input' or an earlier step; got {s.source!r}."
-                f"{_did_you_mean(s.source, names)}"
+                f"{did_you_mean(s.source, names)}"
             )
         kind, at, at_op = kinds[reads]
         if op.reads == "binary" and kind == "grey":
@@ -303,7 +303,7 @@ def validate(wf: Workflow) -> None:
         if p not in properties:
             raise WorkflowError(
                 f"measure must name region properties; got unknown property {p!r}."
-                f"{_did_you_mean(p, properties)} Known: {', '.join(properties)}.",
+                f"{did_you_mean(p, properties)} Known: {', '.join(properties)}.",
                 source=src,
             )
     if wf.measure and not has_label:
@@ -317,7 +317,7 @@ def validate(wf: Workflow) -> None:
         if name not in step_names:
             raise WorkflowError(
                 f"save must name steps of the workflow; got {name!r}."
-                f"{_did_you_mean(name, step_names)} Steps: {', '.join(step_names)}.",
+                f"{did_you_mean(name, step_names)} Steps: {', '.join(step_names)}.",
                 source=src,
             )
 
@@ -360,7 +360,7 @@ def parse_workflow(text: str, source: str = "<workflow>") -> Workflow:
     if unknown:
         raise WorkflowError(
             f"unknown key {unknown[0]!r}; a workflow has {', '.join(_TOP_KEYS)}."
-            f"{_did_you_mean(unknown[0], _TOP_KEYS)}",
+            f"{did_you_mean(unknown[0], _TOP_KEYS)}",
             source=source,
         )
     for key in ("name", "steps"):

@@ -22,16 +22,14 @@ merges over the per-block tables.
 
 from __future__ import annotations
 
-import itertools
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import dask
 import dask.array as da
 import numpy as np
 
-from .errors import InvalidParameterError
+from .._overlap import block_offsets
 
 #: The statistic groups a block task can compute.
 NEEDS = frozenset({"coords", "bbox", "isum", "wcoords", "minmax", "m2", "first"})
@@ -205,7 +203,7 @@ def _image_stats(
 SPARSE = 0.5
 
 
-def _sparse_stats(lab, img, offset, gshape, needs, nz) -> dict[str, np.ndarray]:
+def sparse_stats(lab, img, offset, gshape, needs, nz) -> dict[str, np.ndarray]:
     """Compute the statistics of :func:`_image_stats` from the foreground pixels only.
 
     ``nz`` holds the raster indices of the nonzero labels; work is proportional to
@@ -282,7 +280,7 @@ def _slabbed_stats(lab, img, offset, gshape, needs) -> dict[str, np.ndarray]:
     """
     nz = np.flatnonzero(lab)
     if len(nz) <= SPARSE * lab.size:
-        return _sparse_stats(lab, img, offset, gshape, needs, nz)
+        return sparse_stats(lab, img, offset, gshape, needs, nz)
     if lab.ndim < 2 or lab.size <= SLAB:
         return _image_stats(lab, img, offset, gshape, needs)
     step = max(1, SLAB // (lab.size // lab.shape[0]))
@@ -361,10 +359,10 @@ def block_stats(
         t = _slabbed_stats(lab[i], None if img is None else img[i], offset[1:], gshape[1:], needs)
         t["image"] = np.full(len(t["label"]), offset[0] + i, np.int64)
         parts.append(t)
-    return _concat(parts)
+    return concat(parts)
 
 
-def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
@@ -380,7 +378,7 @@ def merge(*tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return tables[0]
     if len(rows) == 1:
         return rows[0]
-    return group(_concat(rows))
+    return group(concat(rows))
 
 
 def group(cat: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -411,13 +409,6 @@ def group(cat: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out["mean"] = mean
         out["m2"] = np.add.reduceat(cat["m2"], starts) + np.add.reduceat(n_i * dev * dev, starts)
     return out
-
-
-def block_offsets(chunks: Sequence[Sequence[int]]) -> Iterable[tuple[tuple[int, ...], tuple]]:
-    """Yield ``(block index, start offset)`` for every block of a chunked array."""
-    starts = [np.concatenate([[0], np.cumsum(c)[:-1]]).astype(int).tolist() for c in chunks]
-    for idx in itertools.product(*(range(len(c)) for c in chunks)):
-        yield idx, tuple(s[i] for s, i in zip(starts, idx, strict=True))
 
 
 def tree_reduce(parts: list, split_every: int = 8) -> Any:
@@ -458,7 +449,7 @@ def stats_delayed(
 
 
 # ---------------------------------------------------------------------------
-# relabelling and the region-filter language (used by batchimg.measure)
+# relabelling
 # ---------------------------------------------------------------------------
 
 
@@ -472,152 +463,3 @@ def apply_mapping(block: np.ndarray, mapping: Any, dtype: Any) -> np.ndarray:
         hit = keys[pos] == block
         return np.where(hit, values[pos], 0).astype(dtype, copy=False)
     return np.asarray(mapping)[block].astype(dtype, copy=False)
-
-
-_TOKEN = re.compile(
-    r"\s*(?:(?P<num>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?inf\b)"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:-\d+)?)"
-    r"|(?P<op><=|>=|==|!=|<|>)"
-    r"|(?P<paren>[()]))"
-)
-_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
-_COMPARE = {
-    "<": np.less,
-    "<=": np.less_equal,
-    ">": np.greater,
-    ">=": np.greater_equal,
-    "==": np.equal,
-    "!=": np.not_equal,
-}
-
-
-def _tokenize(where: str) -> list[tuple[str, str, int]]:
-    tokens = []
-    pos = 0
-    while pos < len(where):
-        if not where[pos:].strip():
-            break
-        m = _TOKEN.match(where, pos)
-        if m is None or m.end() == pos:
-            start = len(where) - len(where[pos:].lstrip())
-            raise InvalidParameterError(
-                f"where must be a condition like 'area > 10'; got {where!r}: "
-                f"unexpected {where[start]!r} at position {start}."
-            )
-        kind = m.lastgroup
-        text = m.group(kind)
-        if kind == "name" and text in ("and", "or", "not", "inf", "nan"):
-            kind = "num" if text in ("inf", "nan") else text
-        tokens.append((kind, text, m.start(m.lastgroup)))
-        pos = m.end()
-    return tokens
-
-
-class _Parser:
-    """Recursive descent over the tokens of a ``where`` condition.
-
-    ``or_ := and_ ('or' and_)*``; ``and_ := not_ ('and' not_)*``;
-    ``not_ := 'not' not_ | '(' or_ ')' | operand OP operand`` (a column and a number).
-    """
-
-    def __init__(self, where: str) -> None:
-        self.where = where
-        self.tokens = _tokenize(where)
-        self.i = 0
-
-    def fail(self, what: str) -> InvalidParameterError:
-        if self.i < len(self.tokens):
-            _, text, pos = self.tokens[self.i]
-            at = f"unexpected {text!r} at position {pos}"
-        else:
-            at = "unexpected end"
-        return InvalidParameterError(
-            f"where must be a condition like 'area > 10 and extent < 0.5'; got "
-            f"{self.where!r}: {at}, expected {what}."
-        )
-
-    def peek(self) -> str | None:
-        return self.tokens[self.i][0] if self.i < len(self.tokens) else None
-
-    def take(self) -> tuple[str, str, int]:
-        tok = self.tokens[self.i]
-        self.i += 1
-        return tok
-
-    def parse(self) -> tuple:
-        node = self.or_()
-        if self.i != len(self.tokens):
-            raise self.fail("'and', 'or' or the end")
-        return node
-
-    def or_(self) -> tuple:
-        node = self.and_()
-        while self.peek() == "or":
-            self.take()
-            node = ("or", node, self.and_())
-        return node
-
-    def and_(self) -> tuple:
-        node = self.not_()
-        while self.peek() == "and":
-            self.take()
-            node = ("and", node, self.not_())
-        return node
-
-    def not_(self) -> tuple:
-        kind = self.peek()
-        if kind == "not":
-            self.take()
-            return ("not", self.not_())
-        if kind == "paren" and self.tokens[self.i][1] == "(":
-            self.take()
-            node = self.or_()
-            if self.peek() != "paren" or self.tokens[self.i][1] != ")":
-                raise self.fail("')'")
-            self.take()
-            return node
-        left = self.operand()
-        if self.peek() != "op":
-            raise self.fail("a comparison operator (<, <=, >, >=, ==, !=)")
-        op = self.take()[1]
-        right = self.operand()
-        if left[0] == right[0]:
-            self.i -= 1
-            raise self.fail("one column name and one number")
-        if left[0] == "num":
-            left, right, op = right, left, _FLIP[op]
-        return ("cmp", left[1], op, float(right[1]))
-
-    def operand(self) -> tuple[str, str]:
-        if self.peek() not in ("name", "num"):
-            raise self.fail("a column name or a number")
-        kind, text, _ = self.take()
-        return kind, text
-
-
-def parse_where(where: Any) -> tuple:
-    """Parse a region filter into a tree of nodes; nothing is evaluated (no ``eval``).
-
-    Nodes are ``("or"|"and", a, b)``, ``("not", a)`` and ``("cmp", column, op, number)``.
-    """
-    if not isinstance(where, str) or not where.strip():
-        raise InvalidParameterError(
-            f"where must be a non-empty condition like 'area > 10'; got {where!r}."
-        )
-    return _Parser(where).parse()
-
-
-def where_columns(node: tuple) -> set[str]:
-    if node[0] == "cmp":
-        return {node[1]}
-    return set().union(*(where_columns(n) for n in node[1:]))
-
-
-def evaluate(node: tuple, frame) -> np.ndarray:
-    kind = node[0]
-    if kind == "cmp":
-        return _COMPARE[node[2]](np.asarray(frame[node[1]]), node[3])
-    if kind == "not":
-        return ~evaluate(node[1], frame)
-    a, b = evaluate(node[1], frame), evaluate(node[2], frame)
-    return (a & b) if kind == "and" else (a | b)
