@@ -620,11 +620,14 @@ NAME_ALIASES = {
 }  # fmt: skip
 
 
-def names_from_labels(labels: Sequence[Any], where: str, what: str) -> str | None:
+def names_from_labels(
+    labels: Sequence[Any], where: str, what: str, *, strict: bool = True
+) -> str | None:
     """Map a file's axis labels (``['z', 'y', 'x']``, ``['time', 'c', 'y', 'x']``) to letters.
 
     Returns None when no label is a known axis name (``dim_0``...: the file says
-    nothing); raises when only some are.
+    nothing); raises when only some are, unless ``strict`` is false (the user names
+    the axes, so the file's labels do not matter) and None is returned.
 
     Raises
     ------
@@ -636,6 +639,8 @@ def names_from_labels(labels: Sequence[Any], where: str, what: str) -> str | Non
     if not any(letters):
         return None
     if not all(letters) or len(set(letters)) != len(letters):
+        if not strict:
+            return None
         raise InputError(
             f"axes must be given for {where}: its {what} {list(labels)!r} do not name each axis "
             f"once as one of t, c, z, y, x. Hint: pass --axes (axes=...), e.g. --axes "

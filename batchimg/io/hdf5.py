@@ -87,7 +87,7 @@ def _text(value: Any) -> Any:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _axes_of(ds: Any, where: str) -> Axes | None:
+def _axes_of(ds: Any, where: str, strict: bool) -> Axes | None:
     """The axes a dataset's attributes name, with ``element_size_um`` as the spatial scale."""
     attrs = ds.attrs
     stored = None
@@ -95,7 +95,9 @@ def _axes_of(ds: Any, where: str) -> Axes | None:
     if "axistags" in attrs:  # ilastik / vigra
         try:
             tags = json.loads(_text(attrs["axistags"]))["axes"]
-            stored = names_from_labels([t.get("key") for t in tags], where, "axistags")
+            stored = names_from_labels(
+                [t.get("key") for t in tags], where, "axistags", strict=strict
+            )
             if stored is not None:
                 scale = {
                     a: float(t["resolution"])
@@ -107,11 +109,11 @@ def _axes_of(ds: Any, where: str) -> Axes | None:
     if stored is None and "DIMENSION_LABELS" in attrs:
         labels = [_text(v) or None for v in np.atleast_1d(attrs["DIMENSION_LABELS"])]
         if len(labels) == ds.ndim:
-            stored = names_from_labels(labels, where, "DIMENSION_LABELS")
+            stored = names_from_labels(labels, where, "DIMENSION_LABELS", strict=strict)
     if stored is None and ds.dims is not None and ds.ndim:
         labels = [d.label or None for d in ds.dims]
         if any(labels):
-            stored = names_from_labels(labels, where, "dimension labels")
+            stored = names_from_labels(labels, where, "dimension labels", strict=strict)
     units: dict[str, str] = {}
     size = attrs.get("element_size_um")
     if size is not None:
@@ -134,7 +136,7 @@ def _axes_of(ds: Any, where: str) -> Axes | None:
     return Axes.from_stored(stored, scale, units, None, "hdf5")
 
 
-def read_hdf5_header(path: str, dataset: str | None) -> Hdf5Header:
+def read_hdf5_header(path: str, dataset: str | None, *, strict: bool = True) -> Hdf5Header:
     """Read one dataset of an HDF5 file: shape, dtype, chunks and axes, no pixels.
 
     Parameters
@@ -143,6 +145,9 @@ def read_hdf5_header(path: str, dataset: str | None) -> Hdf5Header:
         The HDF5 file.
     dataset : str
         The dataset's path inside it (``/raw`` or ``raw``).
+    strict : bool, optional
+        Refuse axis labels that name unknown axes; with False (the user names the
+        axes) such labels are ignored.
 
     Returns
     -------
@@ -202,7 +207,7 @@ def read_hdf5_header(path: str, dataset: str | None) -> Hdf5Header:
             tuple(int(n) for n in node.shape),
             np.dtype(node.dtype),
             None if node.chunks is None else tuple(int(c) for c in node.chunks),
-            _axes_of(node, where),
+            _axes_of(node, where, strict),
         )
 
 

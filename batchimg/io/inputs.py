@@ -266,7 +266,7 @@ def _coord_scale(arr: Any, dim: str) -> tuple[float, str | None] | None:
 def _open_xarray(arr: Any, user: dict) -> Input:
     """A DataArray: its dims name the axes, its coordinates give scale and channel names."""
     where = f"the DataArray (dims {tuple(arr.dims)}, shape {tuple(arr.shape)})"
-    stored = names_from_labels(list(arr.dims), where, "dims")
+    stored = names_from_labels(list(arr.dims), where, "dims", strict=user["axes"] is None)
     found = None
     if stored is not None:
         scale: dict[str, float] = {}
@@ -333,7 +333,7 @@ def _open_npy(path: str, user: dict) -> Input:
 
 
 def _open_hdf5(path: str, dataset: str | None, user: dict) -> Input:
-    h = read_hdf5_header(path, dataset)
+    h = read_hdf5_header(path, dataset, strict=user["axes"] is None)
     axes = resolve_axes(h.axes, h.shape, _where(f"{path}:{h.dataset}", h.shape), **user)
     size, mtime = _stat(path)
     desc = {"format": "hdf5", "path": os.path.abspath(path), "dataset": h.dataset,
@@ -345,7 +345,7 @@ def _open_hdf5(path: str, dataset: str | None, user: dict) -> Input:
 
 
 def _open_zarr(path: str, dataset: Any, level: Any, user: dict, remote: bool) -> Input:
-    h = read_zarr_header(path, dataset, level)
+    h = read_zarr_header(path, dataset, level, strict=user["axes"] is None)
     array_path = h.path if remote else os.path.abspath(h.path)
     axes = resolve_axes(h.axes, h.shape, _where(h.path, h.shape), **user)
     desc = {"format": "zarr", "path": array_path, "level": h.level, "shape": list(h.shape),
@@ -413,7 +413,7 @@ def _open_files(source: Any, user: dict, dataset: Any, level: Any, as_gray: bool
     paths = resolve_paths(source, strict=on_error == "raise")
     if len(paths) == 1 and is_tiff(paths[0]) and os.path.isfile(paths[0]):
         path = paths[0]
-        h = read_tiff_header(path, dataset, level)
+        h = read_tiff_header(path, dataset, level, strict=user["axes"] is None)
         axes = resolve_axes(h.axes, h.shape, _where(path, h.shape), **user)
         if set(axes.names) - {"c"} != {"y", "x"}:
             # z or t (or one axis): a volume, read page by page or tile by tile
@@ -441,7 +441,11 @@ def _open_files(source: Any, user: dict, dataset: Any, level: Any, as_gray: bool
     else:
         kept, stats, layout, failed, listing = scan_headers(paths, as_gray)
     first = kept[0]
-    found = read_tiff_header(first).axes if is_tiff(first) else _image_axes(layout[0])
+    strict = user["axes"] is None
+    if is_tiff(first):
+        found = read_tiff_header(first, strict=strict).axes
+    else:
+        found = _image_axes(layout[0])
     return _collection(listing, kept, stats, layout, failed, found, user, as_gray)
 
 

@@ -108,7 +108,7 @@ def _imagej_metadata(tif: Any) -> tuple[dict, dict]:
     return scale, units
 
 
-def _letters(series_axes: str, where: str) -> str | None:
+def _letters(series_axes: str, where: str, strict: bool) -> str | None:
     """The letters (tczyx) for tifffile's axes, or None where they name nothing but the plane."""
     out = []
     generic = 0
@@ -118,6 +118,8 @@ def _letters(series_axes: str, where: str) -> str | None:
             generic += 1
         elif a in _LETTERS:
             out.append(_LETTERS[a])
+        elif not strict:
+            return None
         else:
             raise InputError(
                 f"axes must be given for {where}: its axes are {series_axes!r}, and "
@@ -125,6 +127,8 @@ def _letters(series_axes: str, where: str) -> str | None:
                 "(axes=...) with one letter of t, c, z, y, x per axis."
             )
     if len([a for a in out if a == "c"]) > 1:
+        if not strict:
+            return None
         raise InputError(
             f"axes must be given for {where}: its axes {series_axes!r} have two channel axes "
             "(C and S). Hint: pass --axes (axes=...) naming each axis once."
@@ -152,7 +156,9 @@ def _pick(what: str, value: Any, n: int, where: str, listing: str) -> int:
     return value
 
 
-def read_tiff_header(path: str, series: Any = None, level: Any = None) -> TiffHeader:
+def read_tiff_header(
+    path: str, series: Any = None, level: Any = None, *, strict: bool = True
+) -> TiffHeader:
     """Read one series of a TIFF file: shape, dtype, axes and storage chunks, no pixels.
 
     Parameters
@@ -163,6 +169,9 @@ def read_tiff_header(path: str, series: Any = None, level: Any = None) -> TiffHe
         Which series (0, the first, by default).
     level : int, optional
         Which resolution level of a pyramidal series (0, full resolution, by default).
+    strict : bool, optional
+        Refuse axes that cannot be named; with False (the user names the axes) the
+        file's axes are ignored instead.
 
     Returns
     -------
@@ -184,7 +193,12 @@ def read_tiff_header(path: str, series: Any = None, level: Any = None) -> TiffHe
     except Exception as exc:  # any parser failure means the file is unreadable
         raise InputError(f"{path!r} could not be read as a TIFF file: {exc}") from exc
     with tif:
-        all_series = tif.series
+        try:
+            all_series = tif.series
+        except Exception as exc:  # a broken header shows when tifffile reads the pages
+            raise InputError(f"{path!r} could not be read as a TIFF file: {exc}") from exc
+        if not all_series:
+            raise InputError(f"{path!r} could not be read as a TIFF file: it holds no image.")
         listing = ", ".join(f"{i}: {tuple(s.shape)} {s.axes}" for i, s in enumerate(all_series))
         k = _pick("series (dataset)", series, len(all_series), where, f"series {listing}")
         s = all_series[k]
@@ -195,7 +209,7 @@ def read_tiff_header(path: str, series: Any = None, level: Any = None) -> TiffHe
         )  # fmt: skip
         data = levels[lv]
         shape = tuple(int(n) for n in data.shape)
-        stored = _letters(s.axes, where)
+        stored = _letters(s.axes, where, strict)
         scale: dict[str, float] = {}
         units: dict[str, Any] = {}
         channel_names = None

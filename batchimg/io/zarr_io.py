@@ -249,13 +249,20 @@ def _pick_level(ms: dict, level: Any, where: str, group) -> int:
 
 
 def _ome_axes(ms: dict, version: str, omero: Any, shape: tuple[int, ...], where: str,
-              k: int) -> Axes | None:  # fmt: skip
+              k: int, strict: bool) -> Axes | None:  # fmt: skip
     raw = ms.get("axes")
     if raw is None:  # OME-Zarr before 0.3: always tczyx
         raw = list("tczyx"[-len(shape) :])
     labels = [a["name"] if isinstance(a, dict) else a for a in raw]
-    stored = names_from_labels(labels, where, "multiscales axes")
-    if stored is None or len(stored) != len(shape):
+    if len(labels) != len(shape):
+        if not strict:
+            return None
+        raise InputError(
+            f"{where} has {len(shape)} axes, but its multiscales metadata names "
+            f"{len(labels)} ({labels!r}). Hint: pass --axes (axes=...) to name them."
+        )
+    stored = names_from_labels(labels, where, "multiscales axes", strict=strict)
+    if stored is None:
         return None
     scale = _scale_of(ms["datasets"][k].get("coordinateTransformations"), len(labels))
     top = _scale_of(ms.get("coordinateTransformations"), len(labels))
@@ -279,13 +286,13 @@ def _ome_axes(ms: dict, version: str, omero: Any, shape: tuple[int, ...], where:
     )
 
 
-def _array_axes(node, where: str) -> Axes | None:
+def _array_axes(node, where: str, strict: bool) -> Axes | None:
     names = getattr(node.metadata, "dimension_names", None)
     if names is None:
         names = dict(node.attrs).get("_ARRAY_DIMENSIONS")
     if names is None or len(names) != node.ndim:
         return None
-    stored = names_from_labels(list(names), where, "dimension_names")
+    stored = names_from_labels(list(names), where, "dimension_names", strict=strict)
     if stored is None:
         return None
     return Axes.from_stored(stored, origin="zarr dimension_names")
@@ -319,13 +326,17 @@ def read_zarr_header(
     dataset: str | None = None,
     level: Any = None,
     storage_options: dict | None = None,
+    *,
+    strict: bool = True,
 ) -> ZarrHeader:
     """Find the array ``path`` (and ``dataset``, ``level``) names and read its axes.
 
     ``path`` may name an array, a group holding an OME-Zarr multiscale image (then
     ``level`` picks a resolution, 0 by default), a level array of such an image
     (``img.zarr/s1``: its axes and scale come from the image), or a path inside a
-    store (``store.zarr/path/inside``); ``dataset`` is a path inside ``path``.
+    store (``store.zarr/path/inside``); ``dataset`` is a path inside ``path``. With
+    ``strict=False`` (the user names the axes) metadata that cannot name the axes is
+    ignored instead of refused.
 
     Returns
     -------
@@ -389,7 +400,7 @@ def read_zarr_header(
                 f"the multiscale image {node_path!r} names level {chosen!r}, but it holds no "
                 f"array there; its levels are {_levels_listing(ms, node)}."
             )
-        axes = _ome_axes(ms, version, omero, tuple(array.shape), where, k)
+        axes = _ome_axes(ms, version, omero, tuple(array.shape), where, k, strict)
         array_path = _join(node_path, chosen)
         level_name: str | None = chosen
     else:
@@ -410,7 +421,7 @@ def read_zarr_header(
                     f"of its multiscale image; got {level!r}. Hint: name the image, "
                     f"{_parent(node_path)!r}, with level={level!r}."
                 )
-            axes = _ome_axes(ms, version, omero, tuple(array.shape), where, k)
+            axes = _ome_axes(ms, version, omero, tuple(array.shape), where, k, strict)
             level_name = base
         elif level is not None:
             raise InvalidParameterError(
@@ -418,12 +429,7 @@ def read_zarr_header(
                 f"OME-Zarr multiscale image; got {level!r}."
             )
         if axes is None:
-            axes = _array_axes(array, where)
-    if axes is not None and axes.ndim != array.ndim:
-        raise InputError(
-            f"{array_path!r} has {array.ndim} axes, but its metadata names {axes.ndim} "
-            f"({axes.stored!r}). Hint: pass --axes (axes=...) to name them."
-        )
+            axes = _array_axes(array, where, strict)
     chunks = tuple(int(c) for c in (array.shards or array.chunks))
     return ZarrHeader(
         array_path,
