@@ -100,6 +100,17 @@ def rgb_tiff(tmp_path):
     return str(path), {}, tifffile.imread(path).transpose(2, 0, 1)[None]
 
 
+def ome_tiff_collection(tmp_path):
+    """Three CYX OME-TIFFs: a collection; the first file's metadata names the axes."""
+    g = rng()
+    arrays = [g.integers(0, 1000, (2, 12, 10), dtype=np.uint16) for _ in range(3)]
+    for i, a in enumerate(arrays):
+        tifffile.imwrite(tmp_path / f"field{i}.ome.tif", a, metadata={
+            "axes": "CYX", "PhysicalSizeX": 0.2, "PhysicalSizeY": 0.2,
+            "Channel": {"Name": ["nuclei", "membrane"]}})  # fmt: skip
+    return str(tmp_path / "field*.ome.tif"), {}, np.stack(arrays)
+
+
 def _ome_zarr(tmp_path, version, **kw):
     with warnings.catch_warnings():
         # ome_zarr.writer builds a deprecated Scaler as a default argument when imported
@@ -283,6 +294,8 @@ CASES = {
                       None, "ome-tiff"),
     "ome-tiff cyx": (ome_tiff_cyx, "collection", "cyx", (1, 1, 1), (None,) * 3, ("a", "b"),
                      "ome-tiff"),
+    "ome-tiff collection": (ome_tiff_collection, "collection", "cyx", (1, 0.2, 0.2),
+                            (None, UM, UM), ("nuclei", "membrane"), "ome-tiff"),
     "imagej zcyx": (imagej_zcyx, "volume", "czyx", (1, 1.5, 0.5, 0.25), (None, UM, UM, UM), None,
                     "imagej"),
     "imagej tcyx": (imagej_tcyx, "volume", "tcyx", (2.5, 1, 1, 1), ("second", None, None, None),

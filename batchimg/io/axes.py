@@ -130,6 +130,11 @@ def check_names(names: Any, ndim: int, where: str, *, name: str = "axes") -> str
     InvalidParameterError
         If ``names`` is not a string, has the wrong length, or holds an unknown or
         repeated letter.
+
+    Examples
+    --------
+    >>> check_names("YXC", 3, "'a.png'")
+    'yxc'
     """
     if not isinstance(names, str):
         raise InvalidParameterError(

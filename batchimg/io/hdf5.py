@@ -163,6 +163,17 @@ def read_hdf5_header(path: str, dataset: str | None, *, strict: bool = True) -> 
         unknown axes.
     InvalidParameterError
         If ``dataset`` is not given or names a group; the message lists the datasets.
+
+    Examples
+    --------
+    >>> import tempfile, h5py
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     with h5py.File(f"{d}/v.h5", "w") as f:
+    ...         f["vol"] = np.zeros((4, 5, 6), np.uint8)
+    ...         f["vol"].attrs["element_size_um"] = [2.0, 0.5, 0.5]
+    ...     h = read_hdf5_header(f"{d}/v.h5", "vol")
+    >>> h.dataset, h.shape, h.axes.names, h.axes.scale, h.axes.units[0]
+    ('/vol', (4, 5, 6), 'zyx', (2.0, 0.5, 0.5), 'micrometer')
     """
     try:
         import h5py

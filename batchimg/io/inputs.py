@@ -72,6 +72,15 @@ class ImageReader:
         Convert to gray levels as scikit-image does.
     series, level : int
         A TIFF file's series and resolution level, where not the first.
+
+    Examples
+    --------
+    >>> import tempfile, imageio.v3 as iio
+    >>> read = ImageReader((4, 5, 3), "|u1", (2, 0, 1))
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     iio.imwrite(f"{d}/rgb.png", np.zeros((4, 5, 3), np.uint8))
+    ...     read(f"{d}/rgb.png").shape
+    (3, 4, 5)
     """
 
     shape: tuple[int, ...]
@@ -140,6 +149,12 @@ class Input:
     description : dict
         The input's JSON-able identity: absolute paths, sizes, modification times,
         dataset and level, shape, dtype and axes.
+
+    Examples
+    --------
+    >>> x = open_input(np.zeros((2, 6, 8), np.uint8), axes="cyx", scale=0.5, unit="um")
+    >>> x.kind, x.image_shape, x.axes.spatial_scale, x.axes.spatial_units
+    ('volume', (2, 6, 8), (0.5, 0.5), ('micrometer', 'micrometer'))
     """
 
     kind: str

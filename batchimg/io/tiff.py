@@ -183,6 +183,16 @@ def read_tiff_header(
         If the file cannot be read as a TIFF, or its axes cannot be named.
     InvalidParameterError
         If ``series`` or ``level`` is out of range.
+
+    Examples
+    --------
+    >>> import tempfile, tifffile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     tifffile.imwrite(f"{d}/s.tif", np.zeros((3, 2, 8, 6), np.uint16), imagej=True,
+    ...                      metadata={"axes": "ZCYX", "spacing": 2.0, "unit": "um"})
+    ...     h = read_tiff_header(f"{d}/s.tif")
+    >>> h.shape, h.axes.stored, h.axes.names, h.axes.scale, h.chunks
+    ((3, 2, 8, 6), 'zcyx', 'czyx', (1.0, 2.0, 1.0, 1.0), (1, 1, 8, 6))
     """
     import tifffile
     import zarr

@@ -352,6 +352,16 @@ def read_zarr_header(
         If a group is named without an array or level, or ``level`` is out of range
         or given for an array that is not a multiscale level; the message lists the
         arrays or levels.
+
+    Examples
+    --------
+    >>> import tempfile, zarr
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     g = zarr.open_group(f"{d}/g.zarr", mode="w")
+    ...     _ = g.create_array("raw", shape=(2, 4, 4), dtype="u1", dimension_names=("c", "y", "x"))
+    ...     h = read_zarr_header(f"{d}/g.zarr", dataset="raw")
+    >>> h.shape, h.axes.names, h.axes.origin
+    ((2, 4, 4), 'cyx', 'zarr dimension_names')
     """
     import zarr
 
