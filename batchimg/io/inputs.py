@@ -401,9 +401,9 @@ def _collection(
     if as_gray:
         found = _gray(found)
     n = len(listing)
-    where = f"the {n} image{'s' if n > 1 else ''} of {listing[0]!r}" + (
-        f" and others (shape {shape})" if n > 1 else f" (shape {shape})"
-    )
+    where = _where(listing[0], shape) if n == 1 else (
+        f"the {n} images of {listing[0]!r} and others (shape {shape})"
+    )  # fmt: skip
     axes = resolve_axes(found, shape, where, **user)
     reader = ImageReader(shape, dtype.str, axes.transpose, as_gray, series, level)
     stack = image_stack(kept, stats, reader.image_shape, dtype, as_gray, "auto", reader=reader)
