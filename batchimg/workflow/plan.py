@@ -1204,11 +1204,12 @@ def check(workflow: Workflow, image: ImageSpec | None = None, kind: str | None =
     """Check ``workflow`` before any pixel is read; return its plan for ``image``.
 
     Without ``image``, the workflow is compiled for probe inputs (2-D and 3-D, 8-bit
-    and float): a mistake is reported when every probe refuses it (a mode that does
-    not exist, a negative sigma, a threshold with both ``value`` and ``method``, a
-    filter that does not parse or names an unknown column, a filter without its
-    size...), and a sigma with three values is accepted (it fits a 3-D input). The
-    plan returned is then the first probe's that compiled.
+    and float, as a collection and as a volume): a mistake is reported when every
+    probe refuses it (a mode that does not exist, a negative sigma, a threshold with
+    both ``value`` and ``method``, a filter that does not parse or names an unknown
+    column, a filter without its size...), while a sigma with three values is
+    accepted (it fits a 3-D input). The plan returned is the first probe's that
+    compiled.
 
     Raises
     ------
@@ -1217,22 +1218,20 @@ def check(workflow: Workflow, image: ImageSpec | None = None, kind: str | None =
     """
     if image is not None:
         return compile_plan(workflow, image, kind or "volume")
-    first_error: WorkflowError | None = None
+    errors: list[WorkflowError] = []
     for shape, dtype in PROBES:
         for k in ("collection", "volume"):
             try:
                 return compile_plan(workflow, ImageSpec(shape, dtype), k)
             except WorkflowError as exc:
-                if _input_dependent(exc):
-                    first_error = first_error or exc
-                    continue
-                first_error = first_error or exc
-    assert first_error is not None
-    raise first_error
-
-
-def _input_dependent(exc: WorkflowError) -> bool:  # every refusal counts; kept for clarity
-    return True
+                errors.append(exc)
+    first = errors[0]
+    if len({str(e) for e in errors}) > 1:  # the mistake depends on the input's shape
+        raise WorkflowError(
+            f"{first.reason} (checked without an input: no 2-D or 3-D input fits)",
+            source=first.source, step=first.step, step_name=first.step_name,
+        ) from first
+    raise first
 
 
 def volume_halo(plan: Plan) -> tuple[int, ...]:
