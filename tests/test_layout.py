@@ -39,8 +39,9 @@ def _resolve(module: str, node: ast.ImportFrom, is_package: bool) -> str:
 
 def test_import_linter_contracts_hold():
     exe = Path(sys.executable).parent / "lint-imports"
-    proc = subprocess.run([str(exe), "--no-cache"], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [str(exe), "--no-cache"], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "0 broken" in proc.stdout
 
@@ -83,15 +84,23 @@ def test_importing_batchimg_loads_no_heavy_module(statement):
         f"{statement}, sys; heavy = ('numpy', 'dask', 'pandas', 'pyarrow', 'scipy', 'zarr', "
         "'skimage', 'matplotlib', 'distributed'); print([m for m in heavy if m in sys.modules])"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip() == "[]", proc.stderr
 
 
 def test_the_help_imports_little():
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c",
-                           "from batchimg.cli import main; main(['--help'])"],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            "from batchimg.cli import main; main(['--help'])",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     total = 0
     for line in proc.stderr.splitlines():
         if line.startswith("import time:") and "| batchimg.cli" in line:

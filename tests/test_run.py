@@ -58,26 +58,44 @@ def files(tmp_path):
 
 RAW = ["--raw-shape", "12,20,24", "--raw-dtype", "uint8"]
 BAD_OPTIONS = [
-    (["-i", "{raw}", "--raw-shape", "128x1024x2048", "--raw-dtype", "uint8"], 1,
-     r"raw_shape must be comma-separated integers like 64,128,128; got '128x1024x2048'"),
+    (
+        ["-i", "{raw}", "--raw-shape", "128x1024x2048", "--raw-dtype", "uint8"],
+        1,
+        r"raw_shape must be comma-separated integers like 64,128,128; got '128x1024x2048'",
+    ),
     (["-i", "{raw}", *RAW, "--chunks", "0,256,256"], 1, r"chunks must be whole numbers >= 1"),
     (["-i", "{raw}", *RAW, "--chunks", "8,8"], 1, r"chunks must have one size per spatial axis"),
     (["-i", "{images}", "--chunks", "2,2"], 1, r"chunks must be a number of images per task"),
     (["-i", "{images}", "--chunks", "many"], 1, r"chunks must be an integer or comma-separated"),
-    (["-i", "{images}", "--scheduler", "thread"], 1,
-     r"scheduler must be one of 'threads', 'processes', 'sync' .* Did you mean 'threads'\?"),
-    (["-i", "{images}", "--scheduler", "{sched}"], 1,
-     r"got the file .*scheduler\.json.*pass a scheduler file with --scheduler-file"),
-    (["-i", "{images}", "--scheduler-file", "{tmp}/none.json"], 1,
-     r"scheduler_file must be a scheduler file .* does not exist"),
-    (["-i", "{images}", "--scheduler", "tcp://127.0.0.1:9", "--workers", "2"], 1,
-     r"workers sets local threads or processes; got workers=2 with the cluster"),
+    (
+        ["-i", "{images}", "--scheduler", "thread"],
+        1,
+        r"scheduler must be one of 'threads', 'processes', 'sync' .* Did you mean 'threads'\?",
+    ),
+    (
+        ["-i", "{images}", "--scheduler", "{sched}"],
+        1,
+        r"got the file .*scheduler\.json.*pass a scheduler file with --scheduler-file",
+    ),
+    (
+        ["-i", "{images}", "--scheduler-file", "{tmp}/none.json"],
+        1,
+        r"scheduler_file must be a scheduler file .* does not exist",
+    ),
+    (
+        ["-i", "{images}", "--scheduler", "tcp://127.0.0.1:9", "--workers", "2"],
+        1,
+        r"workers sets local threads or processes; got workers=2 with the cluster",
+    ),
     (["-i", "{raw}", "--raw-shape", "12,20,24", "--raw-dtype", "uint9"], 1, r"dtype must be"),
     (["-i", "{raw}", *RAW, "--raw-offset", "ten"], 1, r"raw_offset must be an integer"),
     (["-i", "{images}", "--table", "results.xlsx"], 1, r"table must end in \.csv"),
     (["-i", "{images}", "--table", "sub/m.csv"], 1, r"table must be a file name inside"),
-    (["-i", "{images}", "--table", "m.csv", "--table-format", "parquet"], 1,
-     r"table_format 'parquet' does not match the table's name 'm.csv'"),
+    (
+        ["-i", "{images}", "--table", "m.csv", "--table-format", "parquet"],
+        1,
+        r"table_format 'parquet' does not match the table's name 'm.csv'",
+    ),
     (["-i", "{images}", "--verify"], 1, r"verify applies only with resume=True"),
     (["-i", "{images}", "--scale", "1,x"], 1, r"scale must be comma-separated numbers"),
     (["-i", "{tmp}/missing"], 1, r"does not exist"),
@@ -85,7 +103,7 @@ BAD_OPTIONS = [
     (["-i", "{images}", "--workers", "0"], 2, r"Invalid value for '--workers'"),
     (["-i", "{images}", "--max-failures", "-1"], 2, r"Invalid value for '--max-failures'"),
     (["-i", "{images}", "--retries", "x"], 2, r"Invalid value for '--retries'"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("args", "code", "message"), BAD_OPTIONS)
@@ -105,10 +123,23 @@ def test_every_bad_option_is_one_error_line(files, args, code, message):
 
 def test_a_bad_option_through_the_real_entry_point_has_no_traceback(files):
     proc = subprocess.run(
-        [BATCHIMG, "run", str(files["wf"]), "-i", str(files["raw"]), "-o", str(files["tmp"] / "o"),
-         "--raw-shape", "12x20x24", "--raw-dtype", "uint8"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            BATCHIMG,
+            "run",
+            str(files["wf"]),
+            "-i",
+            str(files["raw"]),
+            "-o",
+            str(files["tmp"] / "o"),
+            "--raw-shape",
+            "12x20x24",
+            "--raw-dtype",
+            "uint8",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("Error: raw_shape must be")
 
@@ -120,16 +151,22 @@ NO_INPUT = [
     ("  - gaussian_filter: {sigma: 1, mode: reflekt}", r"mode must be one of .* got 'reflekt'"),
     ("  - gaussian_filter: {sigma: -1}", r"sigma must be >= 0"),
     ("  - threshold: {value: 3, method: otsu}", r"threshold needs exactly one of value and method"),
-    ("  - threshold: {value: 3}\n  - label: {}\n  - filter_regions: {where: 'area >> 10'}",
-     r"step 3 'filter_regions': where must be a condition"),
-    ("  - threshold: {value: 3}\n  - label: {}\n  - filter_regions: {where: 'size > 10'}",
-     r"where must name measurement columns; got unknown column 'size'"),
+    (
+        "  - threshold: {value: 3}\n  - label: {}\n  - filter_regions: {where: 'area >> 10'}",
+        r"step 3 'filter_regions': where must be a condition",
+    ),
+    (
+        "  - threshold: {value: 3}\n  - label: {}\n  - filter_regions: {where: 'size > 10'}",
+        r"where must name measurement columns; got unknown column 'size'",
+    ),
     ("  - median_filter: {}", r"step 1 'median_filter': size or footprint must be given"),
-    ("  - gaussian_filter: {sigma: [1, 2, 3, 4]}",
-     r"sigma must .* \(checked without an input: no 2-D or 3-D input fits\)"),
+    (
+        "  - gaussian_filter: {sigma: [1, 2, 3, 4]}",
+        r"sigma must .* \(checked without an input: no 2-D or 3-D input fits\)",
+    ),
     ("  - threshold: {method: percentile}", r"percentile must be given"),
     ("  - threshold: {value: 1}\n  - label: {axes: [0, 1]}", r"label axes= is not a workflow"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("steps", "message"), NO_INPUT)
@@ -148,10 +185,14 @@ def test_validate_with_input_reports_bad_files_and_the_plan(files, caplog):
     caplog.set_level("INFO", logger="batchimg")
     plan = check(parse_workflow(SEG), files["images"])
     assert plan.kind == "collection" and [s.road for s in plan.steps] == [
-        "per-image", "local", "components"]  # fmt: skip
+        "per-image",
+        "local",
+        "components",
+    ]
     assert any("broken.png' would be left out" in m for m in caplog.messages)
-    result = CliRunner().invoke(main, ["validate", str(files["wf"]), "-i", str(files["raw"]),
-                                       *RAW, "-v"])  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["validate", str(files["wf"]), "-i", str(files["raw"]), *RAW, "-v"]
+    )
     assert result.exit_code == 0, result.output
     assert "valid (3 steps) for the volume zyx (12, 20, 24) uint8" in result.output
     assert "stage 1: statistic" in result.output and "stage 2: components" in result.output
@@ -213,14 +254,31 @@ def test_a_real_cluster_from_a_terminal_a_scheduler_file_and_a_client(tmp_path, 
         # relative paths, from a terminal-like run (progress on), through the real CLI
         proc = subprocess.run(
             [BATCHIMG, "run", "seg.yaml", "-i", "images", "-o", "cluster", "--scheduler", address],
-            capture_output=True, text=True, timeout=300, cwd=tmp_path,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
         assert proc.returncode == 0, proc.stderr
         assert f"scheduler: distributed {address}" in proc.stderr
         proc = subprocess.run(
-            [BATCHIMG, "run", "seg.yaml", "-i", "images", "-o", "file", "--scheduler-file",
-             "sched.json", "-q"], capture_output=True, text=True, timeout=300, cwd=tmp_path,
-        )  # fmt: skip
+            [
+                BATCHIMG,
+                "run",
+                "seg.yaml",
+                "-i",
+                "images",
+                "-o",
+                "file",
+                "--scheduler-file",
+                "sched.json",
+                "-q",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
         assert proc.returncode == 0, proc.stderr
         caplog.set_level("INFO", logger="batchimg")
         with Client(address) as client, dask.config.set(scheduler=None):
@@ -231,8 +289,12 @@ def test_a_real_cluster_from_a_terminal_a_scheduler_file_and_a_client(tmp_path, 
         env = dict(os.environ, DASK_SCHEDULER_ADDRESS=address)
         proc = subprocess.run(
             [BATCHIMG, "run", "seg.yaml", "-i", "images", "-o", "env", "-v"],
-            capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+            env=env,
+        )
         assert proc.returncode == 0, proc.stderr
         assert "scheduler: distributed" in proc.stderr
     for name in ("cluster", "file", "client", "current", "env"):
@@ -266,12 +328,29 @@ def test_progress_without_a_terminal_is_plain_lines(tmp_path, caplog):
 
 def test_cli_quiet_and_verbose(files):
     out = files["tmp"] / "q"
-    quiet = subprocess.run([BATCHIMG, "run", str(files["wf"]), "-i", str(files["images"]), "-o",
-                            str(out), "-q"], capture_output=True, text=True, timeout=120)  # fmt: skip
+    quiet = subprocess.run(
+        [BATCHIMG, "run", str(files["wf"]), "-i", str(files["images"]), "-o", str(out), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert quiet.returncode == 0 and quiet.stderr == ""
-    loud = subprocess.run([BATCHIMG, "run", str(files["wf"]), "-i", str(files["raw"]), *RAW, "-o",
-                           str(files["tmp"] / "v"), "-v"], capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    loud = subprocess.run(
+        [
+            BATCHIMG,
+            "run",
+            str(files["wf"]),
+            "-i",
+            str(files["raw"]),
+            *RAW,
+            "-o",
+            str(files["tmp"] / "v"),
+            "-v",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert loud.returncode == 0, loud.stderr
     assert "blocks: " in loud.stderr and "stage 1: statistic" in loud.stderr
     assert "done in " in loud.stderr and logging.getLogger("batchimg").handlers == []
@@ -346,8 +425,10 @@ def test_parquet_parts_are_typed_when_the_first_finds_no_regions(tmp_path):
     folder.mkdir()
     iio.imwrite(folder / "a0.png", np.zeros((24, 24), np.uint8))  # no regions
     iio.imwrite(folder / "a1.png", blobs((24, 24), seed=3))
-    wf = parse_workflow("name: f\nsteps:\n  - threshold: {value: 100}\n  - label: {}\n"
-                        "measure: [area, intensity_mean]\n")  # fmt: skip
+    wf = parse_workflow(
+        "name: f\nsteps:\n  - threshold: {value: 100}\n  - label: {}\n"
+        "measure: [area, intensity_mean]\n"
+    )
     result = run(wf, folder, tmp_path / "out", chunks=1, table="m.parquet")
     schema = pq.read_schema(tmp_path / "out" / "m.parquet")
     assert str(schema.field("image").type) == "string" and result.n_regions > 0
