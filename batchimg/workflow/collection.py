@@ -111,7 +111,9 @@ def measure_image(plan: Plan, values: dict) -> list[tuple[tuple, dict]]:
     batch_shape = labels.shape[: len(lab_out.batch)]
     for idx in np.ndindex(*batch_shape):
         img = intensity_for(lab_out, inten, values[plan.intensity], idx) if needs else None
-        columns = regionprops_columns(labels[idx], img, properties=list(plan.properties))
+        columns = regionprops_columns(
+            labels[idx], img, properties=list(plan.properties), spacing=plan.image.scale
+        )
         rows.append((idx, columns))
     return rows
 

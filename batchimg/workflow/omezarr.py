@@ -244,6 +244,11 @@ class ResultZarr:
         raise KeyError(output)
 
     @property
+    def group(self):
+        """result.zarr's root group (open)."""
+        return self._group
+
+    @property
     def arrays(self) -> dict[str, tuple[int, ...]]:
         """Full-resolution array paths -> shapes."""
         return {layer.path0: layer.shape for layer in self.layers.values()}
@@ -294,13 +299,16 @@ class ResultZarr:
         )
         if n_labels is not None and layer.is_labels and layer.group.startswith("labels/"):
             # written once, at the end: ome-zarr-py appends the name to the labels list
+            parent = self._group["labels"]
             write_label_metadata(
-                self._group["labels"],
+                parent,
                 layer.name,
                 colors=label_colors(n_labels),
                 fmt=FormatV05(),
                 source={"image": "../../"},
             )
+            ome = dict(parent.attrs.get("ome", {}))
+            parent.attrs["ome"] = {"version": "0.5", **ome}  # the labels group's own version
 
     # ------------------------------------------------------------------ pyramid
 

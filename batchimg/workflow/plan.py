@@ -1229,7 +1229,9 @@ def check(workflow: Workflow, image: ImageSpec | None = None, kind: str | None =
     if len({str(e) for e in errors}) > 1:  # the mistake depends on the input's shape
         raise WorkflowError(
             f"{first.reason} (checked without an input: no 2-D or 3-D input fits)",
-            source=first.source, step=first.step, step_name=first.step_name,
+            source=first.source,
+            step=first.step,
+            step_name=first.step_name,
         ) from first
     raise first
 

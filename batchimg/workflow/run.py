@@ -497,7 +497,9 @@ def _run_locked(
         )
     rows = None
     if plan.labels is not None:
-        rows = write_tables(plan, engine, os.path.join(staging.path, table))
+        rows = write_tables(
+            plan, engine, os.path.join(staging.path, table), result.group, inp.paths
+        )
     if engine.failures:
         F.write_errors(os.path.join(staging.path, F.ERRORS), engine.failures)
     for level, tasks in enumerate(result.pyramid_tasks(), 1):

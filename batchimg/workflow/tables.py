@@ -10,7 +10,7 @@ ones too -- carries the plan's column types, so an empty table has the right typ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,8 +34,11 @@ def arrow_schema(plan: Plan):
     return pa.schema(fields)
 
 
-def _frames(plan: Plan, engine: Any) -> Iterator[Any]:
-    """The table's parts as pandas DataFrames with every column, in row order."""
+def _frames(plan: Plan, engine: Any) -> Iterator[tuple[Any, Any]]:
+    """The table's parts as pandas DataFrames with every column, in row order.
+
+    Each comes with the slots of its rows (a collection's file indices, else None).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -47,6 +50,7 @@ def _frames(plan: Plan, engine: Any) -> Iterator[Any]:
     yielded = False
     for path in engine.parts:
         t = pq.read_table(path)
+        slots = None
         if plan.kind == "collection":
             slots = t.column(SLOT).to_numpy()
             subs = t.column(SUB).to_numpy()
@@ -57,16 +61,34 @@ def _frames(plan: Plan, engine: Any) -> Iterator[Any]:
             t = t.drop_columns([SLOT, SUB]).append_column("global_label", pa.array(glob))
         t = t.select(schema.names).cast(schema)
         yielded = True
-        yield t.to_pandas()
+        yield t.to_pandas(), slots
     if not yielded:
-        yield schema.empty_table().to_pandas()
+        yield schema.empty_table().to_pandas(), np.zeros(0, np.int64)
 
 
-def write_tables(plan: Plan, engine: Any, path: str) -> int:
-    """Write the table file at ``path`` from the engine's parts; return its rows."""
+def write_tables(
+    plan: Plan, engine: Any, path: str, group: Any = None, images: Sequence[str] | None = None
+) -> int:
+    """Write the table file at ``path`` and, given result.zarr's ``group``, its AnnData table.
+
+    Returns the number of rows.
+    """
     from ..io import write_table_parts
+    from .regiontable import TableWriter, physical_units
 
-    _, rows = write_table_parts(_frames(plan, engine), path)
+    writer = None
+    if group is not None:
+        writer = TableWriter(
+            group, plan, images if plan.kind == "collection" else None, physical_units(plan)
+        )
+
+    def frames():
+        for frame, slots in _frames(plan, engine):
+            if writer is not None:
+                writer.append(frame, slots)
+            yield frame
+
+    _, rows = write_table_parts(frames(), path)
     return rows
 
 

@@ -242,12 +242,23 @@ def _write_task(region: Region, fixed: dict, core: tuple, targets: tuple, done: 
     _touch(done)
 
 
-def _partial_task(region: Region, fixed: dict, core: tuple, source: str, fn, record: str):
-    """One block's partial result of a statistic pass, recorded."""
+def _partial_task(
+    region: Region,
+    fixed: dict,
+    core: tuple,
+    source: str,
+    fn,
+    record: str,
+    channel: int | None = None,
+):
+    """One block's partial result of a statistic pass (of one channel, if given), recorded."""
     from ..io import atomic_write
 
     arr = compute_region(region, fixed, core, [source])[source]
     batch = _task_outputs(region.plan, region.fixed)[source].batch
+    if channel is not None:
+        arr = np.take(arr, channel, axis=batch.index("c"))
+        batch = batch.replace("c", "")
     parts = []
     for idx in np.ndindex(*arr.shape[: len(batch)]):
         parts.append(fn(arr[idx]))
@@ -436,7 +447,8 @@ class VolumeRun:
 
         s = self.plan.steps[stage.step - 1]
         src = self.plan.outputs[s.source]
-        axes = src.batch  # one statistic per (time, channel) image of the source
+        # one statistic per (time, channel) image the step reads
+        axes = src.batch.replace("c", "") if s.channel is not None else src.batch
         region = self._region(replace(stage, computes=()), axes)
         keys = [tuple(fixed[a] for a in axes) for fixed, _ in self._grid(axes)][:: self._nblocks]
         stats = {key: statistic_for(s, src.dtype) for key in keys}
@@ -457,7 +469,7 @@ class VolumeRun:
                 else:
                     tasks.append(
                         dask.delayed(_partial_task, pure=False)(
-                            region, fixed, core, s.source, fns[key], record
+                            region, fixed, core, s.source, fns[key], record, s.channel
                         )
                     )
                 where.append(key)
@@ -532,7 +544,7 @@ class VolumeRun:
             keeps = outputs[name].batch  # a channel axis that stays (multichannel intensity)
             gdsk = {(getter, *key[1:]): (_getter, key, name, bool(keeps), stack) for key in dsk}
             graph = HighLevelGraph({layer: dsk, getter: gdsk}, {layer: set(), getter: {layer}})
-            ch = chunks + ((outputs[name].batch_shape[0],) if keeps else ())
+            ch = chunks + (((outputs[name].batch_shape[0],),) if keeps else ())
             arrays[name] = da.Array(graph, getter, ch, dtype=outputs[name].dtype)
         return arrays
 
