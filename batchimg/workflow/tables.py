@@ -88,7 +88,7 @@ def write_tables(
                 writer.append(frame, slots)
             yield frame
 
-    _, rows = write_table_parts(frames(), path)
+    _, rows = write_table_parts(frames(), path, schema=arrow_schema(plan))
     return rows
 
 
