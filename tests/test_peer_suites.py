@@ -174,13 +174,13 @@ def test_swap_from_a_private_module_and_unswapped_names():
     assert package.ndmeasure.find_objects is not sys.modules["dask_image.ndmeasure"].find_objects
 
 
-def testeager_wrapper_chunks_images_and_computes(monkeypatch):
+def test_eager_wrapper_chunks_images_and_computes(monkeypatch):
     monkeypatch.setattr(swap, "RECORD", {})
     seen = {}
 
     def ours(image, size=None, footprint=None, *, mode="reflect", labels=None):
         seen.update(image=image, size=size, footprint=footprint, mode=mode)
-        return image + 1, da.zeros((), int)
+        return image + 1, da.zeros((), dtype=np.int64)
 
     def peer(input, size=None, footprint=None, output=None, mode="reflect"):
         return np.asarray(input) + 1, np.int64(0)
@@ -197,7 +197,7 @@ def testeager_wrapper_chunks_images_and_computes(monkeypatch):
     assert swap.RECORD["t.py::chunks"] == {"calls": {"batchimg:f"}, "notes": []}
 
 
-def testeager_wrapper_notes_how_ours_differs(monkeypatch):
+def test_eager_wrapper_notes_how_ours_differs(monkeypatch):
     def peer(input):
         if input.ndim == 0:
             raise RuntimeError("no 0-d")

@@ -106,11 +106,16 @@ def build(unit: Unit, mode: str, where: Path) -> tuple[Path, list[str]]:
     return where, changed
 
 
-def run(unit: Unit, mode: str, where: Path, timeout: float = RUN_TIMEOUT_S) -> Run:
-    """Build and run one unit in one mode in a pytest subprocess."""
+def run(
+    unit: Unit, mode: str, where: Path, timeout: float = RUN_TIMEOUT_S, env: dict | None = None
+) -> Run:
+    """Build and run one unit in one mode in a pytest subprocess (``env``: extra variables)."""
     folder, _ = build(unit, mode, where)
     out = folder / "outcomes.json"
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SCIPY_ARRAY_API", "PYTEST_"))}
+    env.pop("BATCHIMG_PEER_ADAPT", None)
+    env.update(extra)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO), str(TESTS), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
@@ -118,10 +123,12 @@ def run(unit: Unit, mode: str, where: Path, timeout: float = RUN_TIMEOUT_S) -> R
     env["DASK_SCHEDULER"] = "synchronous"  # the small graphs of a test run fastest in-thread
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     command = [
-        sys.executable, "-m", "pytest", "-q", "-p", "peers.outcomes",
+        sys.executable, "-m", "pytest", "-q", "--tb=native", "-p", "peers.outcomes",
         "-c", str(folder / "pytest.ini"), "--rootdir", str(folder),
         str(Path(unit.suite.package) / unit.path),
     ]  # fmt: skip
+    # --tb=native: pytest's own tracebacks parse the test file for every entry of every
+    # failure (90% of a run of scipy's 135 kB test_filters.py while most tests fail).
     start = time.perf_counter()
     done = subprocess.run(
         command, cwd=folder, env=env, capture_output=True, text=True, timeout=timeout, check=False
