@@ -8,7 +8,9 @@ or a known failure (peers/known_failures.py, strict).
 
 from __future__ import annotations
 
+import io
 import sys
+import tarfile
 import types
 
 import dask.array as da
@@ -251,7 +253,9 @@ def test_fails_both():
 """
 
 
-def test_harness_runs_a_suite_both_ways(tmp_path):
+def test_harness_runs_a_suite_both_ways(tmp_path, monkeypatch):
+    monkeypatch.setenv("BATCHIMG_PEER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("BATCHIMG_PEER_RERUN", raising=False)
     peer = tmp_path / "peer"
     peer.mkdir()
     (peer / "test_peer.py").write_text(_PEER_TESTS, encoding="utf-8")
@@ -279,3 +283,43 @@ def test_harness_runs_a_suite_both_ways(tmp_path):
     known = {"test_peer.py::test_is_scipy_itself": "identity"}
     assert not harness.compare(unit, original, swapped, {}, known).problems()
     assert "2 failed, 1 passed" in swapped.log
+    again = harness.run(unit, "original", tmp_path / "again")
+    assert again.cached and not original.cached and again.tests == original.tests
+    (peer / "test_peer.py").write_text(_PEER_TESTS + "\n\ndef test_new():\n    pass\n")
+    changed = harness.run(unit, "original", tmp_path / "changed")
+    assert not changed.cached and "test_peer.py::test_new" in changed.passed()
+
+
+def _sdist(path, members):
+    with tarfile.open(path, "w:gz") as tar:
+        for name, text in members.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def test_sdist_unpacks_only_the_tests_of_a_cached_archive(tmp_path, monkeypatch):
+    monkeypatch.setenv("BATCHIMG_PEER_CACHE", str(tmp_path))
+    _sdist(
+        tmp_path / "peer_dist-1.0.tar.gz",
+        {
+            "peer_dist-1.0/PKG-INFO": "Name: peer-dist\n",
+            "peer_dist-1.0/tests/test_a.py": "def test_a():\n    pass\n",
+            "peer_dist-1.0/src/peer/big.c": "int main;\n",
+        },
+    )
+    top = suites.sdist("peer-dist", "1.0")
+    assert top == tmp_path / "peer_dist-1.0"
+    assert sorted(p.relative_to(top).as_posix() for p in top.rglob("*") if p.is_file()) == [
+        "PKG-INFO",
+        "tests/test_a.py",
+    ]
+    assert suites.sdist("peer-dist", "1.0") == top  # the unpacked copy answers
+
+
+def test_sdist_refuses_an_archive_that_is_no_source_distribution(tmp_path, monkeypatch):
+    monkeypatch.setenv("BATCHIMG_PEER_CACHE", str(tmp_path))
+    _sdist(tmp_path / "peer_dist-2.0.tar.gz", {"peer_dist-2.0/tests/test_a.py": ""})
+    with pytest.raises(suites.SourceUnavailable, match="is not a source distribution"):
+        suites.sdist("peer-dist", "2.0")

@@ -14,6 +14,7 @@ the baseline; every entry it adds must be reviewed like any other change.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from collections import Counter
@@ -68,6 +69,10 @@ def _table(rows, header) -> list[str]:
     return out
 
 
+def _seconds(run) -> str:
+    return f"{run.seconds:.0f} ({run.cpu_seconds:.0f})" + (" c" if run.cached else "")
+
+
 def markdown(results: dict) -> str:
     """The report: per suite the counts, then the failures by function and by cause."""
     lines = ["# The peers' test suites through batchimg", ""]
@@ -84,15 +89,17 @@ def markdown(results: dict) -> str:
             unit.suite.name, f"`{unit.path}`", len(original.tests), len(passing),
             len(passing) - len(excepted) - len(comparison.failing), len(touched),
             len(comparison.failing), len(excepted),
-            f"{original.seconds:.0f}", f"{swapped.seconds:.0f}",
+            _seconds(original), _seconds(swapped),
         ))  # fmt: skip
     lines += _table(summary, [
         "suite", "unit", "tests", "pass (original)", "pass (batchimg)", "call batchimg",
-        "fail (batchimg)", "excepted", "s original", "s batchimg",
+        "fail (batchimg)", "excepted", "s original (cpu)", "s batchimg (cpu)",
     ])  # fmt: skip
     total_pass = sum(r[3] - r[7] for r in summary)
     total_ok = sum(r[4] for r in summary)
     share = 100 * total_ok / max(total_pass, 1)
+    lines += ["", "Seconds are wall clock (CPU in brackets); c: the original's outcomes came from "
+              "the cache of an earlier run with the same files and versions."]  # fmt: skip
     lines += [
         "",
         f"Overall: {total_ok} of {total_pass} tests that pass with the original (less the "
@@ -139,6 +146,11 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _q(text: str) -> str:
+    """A Python string literal in double quotes, as ruff formats them."""
+    return json.dumps(text)
+
+
 def known_failures_source(results: dict) -> str:
     """The text of known_failures.py: this run's failures, other units' entries kept."""
     entries = {name: dict(items) for name, items in KNOWN_FAILURES.items()}
@@ -155,16 +167,16 @@ def known_failures_source(results: dict) -> str:
     head = template[: template.index("KNOWN_FAILURES: dict")]
     body = ["KNOWN_FAILURES: dict[str, dict[str, str]] = {"]
     for suite in suites.SUITES:
-        body.append(f"    {suite.name!r}: {{")
+        body.append(f"    {_q(suite.name)}: {{")
         for test, why in sorted(entries.get(suite.name, {}).items()):
-            body.append(f"        {test!r}: {why!r},")
+            body.append(f"        {_q(test)}: {_q(why)},")
         body.append("    },")
     body.append("}")
     body.append("")
     body.append("#: scipy.ndimage's public filters, morphology and measurements functions that")
     body.append("#: batchimg does not offer yet: name -> scipy module.")
     body.append("MISSING_FUNCTIONS: dict[str, str] = {")
-    body += [f"    {n!r}: {m!r}," for n, m in sorted(swap.missing_functions().items())]
+    body += [f"    {_q(n)}: {_q(m)}," for n, m in sorted(swap.missing_functions().items())]
     body.append("}")
     return head + "\n".join(body) + "\n"
 

@@ -165,7 +165,9 @@ def _download(distribution: str, version: str, dest: Path) -> Path:
         ) from exc
     archives = sorted(dest.glob("*.tar.gz"))
     if done.returncode or not archives:
-        tail = " ".join((done.stderr or done.stdout).split())[-400:]
+        output = (done.stderr or done.stdout).splitlines()
+        errors = [line for line in output if line.startswith("ERROR")] or output[-3:]
+        tail = " ".join(" ".join(errors).split())[:400]
         raise SourceUnavailable(
             f"pip download {distribution}=={version} --no-binary {distribution} failed "
             f"(exit {done.returncode}): {tail}"
