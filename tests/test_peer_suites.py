@@ -9,6 +9,7 @@ or a known failure (peers/known_failures.py, strict).
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
 import tarfile
 import types
@@ -283,6 +284,13 @@ def test_harness_runs_a_suite_both_ways(tmp_path, monkeypatch):
     known = {"test_peer.py::test_is_scipy_itself": "identity"}
     assert not harness.compare(unit, original, swapped, {}, known).problems()
     assert "2 failed, 1 passed" in swapped.log
+    rerun = subprocess.run(
+        ["sh", str(tmp_path / "batchimg" / "rerun.sh"), "-k", "same_answer"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert rerun.returncode == 0 and "1 passed, 2 deselected" in rerun.stdout, rerun.stdout
     again = harness.run(unit, "original", tmp_path / "again")
     assert again.cached and not original.cached and again.tests == original.tests
     (peer / "test_peer.py").write_text(_PEER_TESTS + "\n\ndef test_new():\n    pass\n")

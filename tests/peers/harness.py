@@ -8,6 +8,7 @@ import json
 import os
 import re
 import resource
+import shlex
 import shutil
 import subprocess
 import sys
@@ -118,6 +119,18 @@ KEY_PACKAGES = (
 )  # fmt: skip
 
 
+def _write_rerun(folder: Path, env: dict, command: list[str]) -> None:
+    """``rerun.sh``: the run again by hand; pytest's own arguments (``-k``, ``-x``) are appended."""
+    env = {**env, "BATCHIMG_PEER_OUTCOMES": str(folder / "rerun-outcomes.json")}
+    keep = ["PYTHONPATH", "BATCHIMG_PEER_OUTCOMES", "BATCHIMG_PEER_ADAPT", "DASK_SCHEDULER"]
+    keep += ["PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTHONDONTWRITEBYTECODE"]
+    lines = ["#!/bin/sh", f"cd {shlex.quote(str(folder))}"]
+    lines.append("unset SCIPY_ARRAY_API")
+    lines += [f"export {k}={shlex.quote(env[k])}" for k in keep if k in env]
+    lines.append(shlex.join(command).replace(" -q ", " ") + ' "$@"')
+    (folder / "rerun.sh").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def _child_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -163,13 +176,18 @@ def run(
     env["BATCHIMG_PEER_OUTCOMES"] = str(out)
     env["DASK_SCHEDULER"] = "synchronous"  # the small graphs of a test run fastest in-thread
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # only the plugins named here: whatever else is installed (napari's, xdist ...)
+    # stays out of both runs
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     command = [
         sys.executable, "-m", "pytest", "-q", "--tb=native", "-p", "peers.outcomes",
+        "-p", "pytest_timeout", "-p", "hypothesis.extra.pytestplugin",
         "-c", str(folder / "pytest.ini"), "--rootdir", str(folder),
         str(Path(unit.suite.package) / unit.path),
     ]  # fmt: skip
     # --tb=native: pytest's own tracebacks parse the test file for every entry of every
     # failure (90% of a run of scipy's 135 kB test_filters.py while most tests fail).
+    _write_rerun(folder, env, command)
     start, cpu = time.perf_counter(), _child_cpu()
     done = subprocess.run(
         command, cwd=folder, env=env, capture_output=True, text=True, timeout=timeout, check=False
