@@ -164,7 +164,11 @@ def run(
         cached = cache_dir() / "outcomes" / f"{_cache_key(unit, folder)}.json"
         if cached.exists() and os.environ.get("BATCHIMG_PEER_RERUN") != "1":
             data = json.loads(cached.read_text(encoding="utf-8"))
-            return Run(**data, log="(outcomes of an earlier run with the same files)", cached=True)
+            result = Run(
+                **data, log="(outcomes of an earlier run with the same files)", cached=True
+            )
+            _save(result, folder)
+            return result
     out = folder / "outcomes.json"
     extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SCIPY_ARRAY_API", "PYTEST_"))}
@@ -215,7 +219,20 @@ def run(
         partial = cached.with_suffix(f".{os.getpid()}.tmp")
         partial.write_text(json.dumps(keep), encoding="utf-8")
         os.replace(partial, cached)
+    _save(result, folder)
     return result
+
+
+def _save(result: Run, folder: Path) -> None:
+    data = {k: v for k, v in vars(result).items() if k != "log"}
+    (folder / "run.json").write_text(json.dumps(data), encoding="utf-8")
+
+
+def load(folder: Path) -> Run:
+    """A run that :func:`run` made in ``folder`` (its ``run.json``), without running it again."""
+    data = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    log = folder / "pytest.log"
+    return Run(**data, log=log.read_text(encoding="utf-8") if log.exists() else "")
 
 
 def pattern(text: str) -> re.Pattern:

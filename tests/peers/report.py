@@ -31,14 +31,18 @@ from peers.known_failures import KNOWN_FAILURES  # noqa: E402
 HERE = Path(__file__).resolve().parent
 
 
-def run_units(units, work: Path, adapt: bool = False) -> dict:
-    """unit id -> (unit, original Run, batchimg Run, Comparison)."""
+def run_units(units, work: Path, adapt: bool = False, reuse: bool = False) -> dict:
+    """unit id -> (unit, original Run, batchimg Run, Comparison); ``reuse``: read earlier runs."""
     results = {}
     for unit in units:
         slug = unit.id.replace("/", "_").replace(":", "_")
-        original = harness.run(unit, "original", work / slug / "original")
-        env = {"BATCHIMG_PEER_ADAPT": "1"} if adapt else None
-        swapped = harness.run(unit, "batchimg", work / slug / "batchimg", env=env)
+        if reuse:
+            original = harness.load(work / slug / "original")
+            swapped = harness.load(work / slug / "batchimg")
+        else:
+            original = harness.run(unit, "original", work / slug / "original")
+            env = {"BATCHIMG_PEER_ADAPT": "1"} if adapt else None
+            swapped = harness.run(unit, "batchimg", work / slug / "batchimg", env=env)
         suite = unit.suite.name
         comparison = harness.compare(
             unit, original, swapped, EXCEPTED.get(suite, {}), KNOWN_FAILURES.get(suite, {})
@@ -188,6 +192,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, help="the Markdown report (default: stdout)")
     parser.add_argument("--write-known-failures", action="store_true")
     parser.add_argument(
+        "--reuse", action="store_true", help="read the runs already in --work instead of running"
+    )
+    parser.add_argument(
         "--adapt",
         action="store_true",
         help="diagnosis: respell each call for batchimg (keywords, output= filled by the "
@@ -196,9 +203,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.adapt and args.write_known_failures:
         parser.error("--write-known-failures takes the plain run, not --adapt")
+    if args.reuse and not args.work:
+        parser.error("--reuse reads the runs in --work; name it")
     units = [u for u in suites.UNITS if not args.unit or u.id in args.unit]
     with tempfile.TemporaryDirectory() as tmp:
-        results = run_units(units, args.work or Path(tmp), adapt=args.adapt)
+        results = run_units(units, args.work or Path(tmp), adapt=args.adapt, reuse=args.reuse)
         text = markdown(results)
     if args.adapt:
         text = text.replace(
