@@ -564,3 +564,115 @@ def test_collection_of_big_images_shows_a_pyramid_level_and_a_detail(tmp_path):
     assert max(max(s) for s in sizes) <= 1024
     assert "pyramid level 1 (1/2 of full resolution)" in text
     assert "big0.png: full-resolution detail" in text
+
+
+# ---------------------------------------------------------------------------
+# batchimg preview: titles say what differs from the full run
+
+
+def _preview_text(monkeypatch, tmp_path, workflow, source, **kw):
+    """The heading and panel titles of the figure ``preview`` draws (whitespace folded)."""
+    from matplotlib.figure import Figure
+
+    from batchimg.workflow.preview import preview
+
+    seen = {}
+    original = Figure.savefig
+
+    def savefig(fig, *args, **kwargs):
+        seen["head"] = " ".join(fig._suptitle.get_text().split())
+        seen["panels"] = [" ".join(ax.get_title().split()) for ax in fig.axes]
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    preview(workflow, source, tmp_path / "p.png", **kw)
+    assert (tmp_path / "p.png").stat().st_size > 0
+    return seen["head"], seen["panels"]
+
+
+VOLUME_SEG = Workflow(
+    "vseg",
+    [{"gaussian_filter": {"sigma": 1}}, {"threshold": {"method": "otsu"}}, {"label": {}},
+     {"filter_regions": {"where": "area > 20"}}, {"binary_dilation": {}}],
+    measure=["area"],
+)  # fmt: skip
+
+
+def test_volume_preview_titles_say_which_steps_saw_only_the_slab(monkeypatch, tmp_path):
+    from batchimg.workflow.preview import Slab, differences, preview_titles
+
+    vol = blobs((60, 32, 32), n=3)
+    plan = compile_plan(VOLUME_SEG, ImageSpec(vol.shape, vol.dtype), "volume")
+    slab = Slab("z", 30, 25, 36, 60)  # the reach: gaussian 4 planes, dilation 1
+    diff = differences(plan, slab)
+    assert set(diff) == {"threshold", "label", "filter_regions", "binary_dilation"}
+    assert diff["threshold"] == (
+        "slab only: threshold from planes z = 25-35 of 60; the full run computes it over the "
+        "whole volume"
+    )
+    assert diff["label"] == (
+        "slab only: labelled on planes z = 25-35 of 60; the full run labels the whole volume, "
+        "so objects joined outside these planes, and the label numbers, differ"
+    )
+    assert diff["filter_regions"].startswith("slab only: regions measured on planes z = 25-35")
+    assert diff["binary_dilation"] == "slab only: reads filter_regions, computed on the slab"
+    titles = preview_titles(plan, slab)
+    assert titles["gaussian_filter"] == "gaussian_filter(sigma=1)"
+    assert titles[""].startswith("plane z = 30, computed from planes z = 25-35 of 60 only")
+    # the figure itself, for a plane whose slab is thin, and one whose slab is the volume
+    head, panels = _preview_text(monkeypatch, tmp_path, VOLUME_SEG, vol, plane=30)
+    assert head.startswith("plane z = 30, computed from planes z = 25-35 of 60 only")
+    assert panels[:2] == ["input", "gaussian_filter(sigma=1)"]
+    assert panels[2] == "threshold(method='otsu') " + diff["threshold"]
+    assert panels[-1] == "region areas in this plane (of the slab's labels) (2 regions)"
+    small = blobs((6, 32, 32), n=3)
+    head, _ = _preview_text(monkeypatch, tmp_path, VOLUME_SEG, small, plane=3)
+    assert head.startswith("plane z = 3 of 6, computed from the whole volume: every panel")
+    assert differences(plan, Slab("z", 3, 0, 60, 60)) == {}
+    flat = compile_plan(
+        Workflow("f", [{"threshold": {"method": "otsu"}}, {"label": {}}]),
+        ImageSpec((32, 32), np.uint8),
+        "volume",
+    )
+    assert differences(flat, Slab("y", 0, 0, 0, 0)) == {}
+    assert preview_titles(flat, Slab("y", 0, 0, 0, 0))[""].startswith("the whole image: every")
+
+
+def test_collection_preview_titles_name_collection_wide_thresholds(monkeypatch, tmp_path):
+    from batchimg.workflow.preview import differences, preview_titles
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(2):
+        iio.imwrite(folder / f"b{i}.png", blobs((32, 32), seed=i))
+    whole = Workflow("w", [{"threshold": {"method": "otsu", "per_image": False}}, {"label": {}}])
+    each = Workflow("e", [{"threshold": {"method": "otsu"}}, {"label": {}}])
+    spec = ImageSpec((32, 32), np.uint8)
+    diff = differences(compile_plan(whole, spec, "collection"), None)
+    assert diff == {
+        "threshold": "threshold of this image only: the full run computes one threshold over "
+        "the whole collection",
+        "label": "reads threshold, which differs from the full run (above)",
+    }
+    assert differences(compile_plan(each, spec, "collection"), None) == {}
+    titles = preview_titles(compile_plan(whole, spec, "collection"), None, "b1.png (image 1 of 2)")
+    assert titles[""] == (
+        "b1.png (image 1 of 2): each panel is what the full run computes for this image, except "
+        "where its title says otherwise"
+    )
+    head, _ = _preview_text(monkeypatch, tmp_path, each, folder, image=1)
+    assert head == "b1.png (image 1 of 2): each panel is what the full run computes for this image"
+
+
+def test_a_preview_that_says_every_panel_is_the_full_runs_is(tmp_path):
+    from batchimg.workflow.preview import preview_arrays
+
+    small = blobs((6, 32, 32), n=3)
+    wf = Workflow(VOLUME_SEG.name, VOLUME_SEG.steps, measure=["area"],
+                  save=["threshold", "binary_dilation"])  # fmt: skip
+    run(wf, small, tmp_path / "out", chunks=(3, 16, 16), report=False)
+    group = zarr.open_group(tmp_path / "out" / "result.zarr", mode="r")
+    arrays = preview_arrays(wf, small, plane=3)
+    for name, path in (("threshold", "threshold/0"), ("binary_dilation", "binary_dilation/0"),
+                       ("filter_regions", "labels/labels/0")):  # fmt: skip
+        np.testing.assert_array_equal(arrays[name], group[path][3], err_msg=name)

@@ -41,12 +41,22 @@ log = logging.getLogger("batchimg")
 MAX_FAILED_SHOWN = 12
 #: Images of a collection drawn one bar each (more: a histogram of the counts).
 MAX_BARS = 300
+#: How each road computes, in words, for a collection and for a volume.
 _ROADS = {
-    "local": "per block with its halo",
-    "per-image": "per image",
-    "statistic": "computed over the whole input",
-    "components": "connected across blocks",
-    "regions": "per region",
+    "collection": {
+        "local": "on each image, in memory",
+        "per-image": "from each image itself",
+        "statistic": "once, over the whole collection",
+        "components": "on each image, in memory",
+        "regions": "per region of each image",
+    },
+    "volume": {
+        "local": "per block with its halo",
+        "per-image": "from the whole volume",
+        "statistic": "once, over the whole volume",
+        "components": "connected across blocks",
+        "regions": "per region, whole across blocks",
+    },
 }
 #: The longest side of a picture in a row of saved steps (display pixels).
 STEP_SHOWN = 360
@@ -127,7 +137,7 @@ nav{padding:6px 24px;background:#e8ecf0;position:sticky;top:0;z-index:2}
 nav a{margin-right:14px;color:#22313f}
 main{padding:0 24px 40px}section{margin-top:26px}
 h2{font-size:18px;border-bottom:2px solid #22313f;padding-bottom:3px}
-.note{color:#555}.warn{color:#a0301e}
+.note{color:#555}.warn{color:#a0301e}.bad{color:#ffb3a7;font-weight:bold}
 .cards{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}
 .card{margin:0;background:#fff;padding:8px;border:1px solid #d5dae0;border-radius:4px}
 .card img{display:block;image-rendering:pixelated;max-width:min(100%,92vw)}
@@ -273,8 +283,19 @@ class _Page:
     def _caption(self, title: str, view: R.View, info: dict, labels) -> str:
         inp = self.layers["input"]
         bits = []
-        shown = f"{inp.size(view.level, view.rows)} × {inp.size(view.level, view.cols)}"
-        bits.append(f"{view.rows} × {view.cols}: {shown} values")
+        sides = []
+        for a in (view.rows, view.cols):
+            n = inp.size(view.level, a)
+            sides.append(len(range(*view.crop[a].indices(n))) if a in view.crop else n)
+        shown = f"{view.rows} × {view.cols}: {sides[0]} × {sides[1]} values"
+        sym = D.unit_symbol(self.unit)
+        if sym:
+            scale = inp.scales[view.level]
+            r, c = (
+                sides[i] * scale[inp.axes.index(a)] for i, a in enumerate((view.rows, view.cols))
+            )
+            shown += f" ({r:.4g} × {c:.4g} {_e(sym)})"
+        bits.append(shown)
         note = self._level_note(inp, view)
         if note:
             bits.append(note)
@@ -490,7 +511,7 @@ class _Page:
                 continue
             number, call, road, reads, gives = m.groups()
             name = call.split("(")[0]
-            how = _ROADS.get(road, road)
+            how = _ROADS.get(self.kind, {}).get(road, road)
             for key, value in stats.items():
                 if key == name or key.startswith(name):
                     how += f": <b>{_e(_num(value) if not isinstance(value, list) else value)}</b>"
@@ -521,7 +542,7 @@ class _Page:
             source = f"{n} images under {_e(where)}"
             chunks = m.get("chunks")
             tasks = f"{chunks} image(s) per task, {-(-n // int(chunks))} tasks" if chunks else "?"
-            speed = f"{(n - failed) / seconds:.1f} images/s, " if seconds else ""
+            speed = f"{(n - failed) / seconds:.3g} images/s, " if seconds else ""
         else:
             source = _e(desc.get("path") or desc.get("format") or "an array")
             block = m.get("chunks") or []
@@ -529,7 +550,7 @@ class _Page:
             nblocks = math.prod(-(-s // b) for s, b in zip(spatial, block, strict=False))
             tasks = f"blocks of {' × '.join(map(str, block))} ({nblocks} blocks)"
             speed = ""
-        speed += f"{nbytes / seconds / 2**20:.1f} MiB/s of input" if seconds else "?"
+        speed += f"{_bytes(nbytes / seconds)}/s of input" if seconds else "?"
         rows = [
             ("input", source),
             ("kind", _e(self.kind)),
@@ -599,7 +620,7 @@ class _Page:
         if rows is not None:
             line.append(f"{rows} regions")
         if failed:
-            line.append(f'<span class="warn">{failed} failed</span>')
+            line.append(f'<span class="bad">{failed} failed</span>')
         line.append(f"{float(m.get('seconds') or 0):.1f} s")
         line.append(_e(m.get("time", "")))
         problems = ""
