@@ -279,7 +279,7 @@ def test_consecutive_labels_get_distinct_colours():
 @pytest.mark.parametrize(
     ("shape", "aspect", "size"),
     [((20, 30), 1.0, (200, 300)), ((24, 48), 4.0, (480, 240)), ((2000, 100), 1.0, (1024, 51)),
-     ((1, 1), 1.0, (10, 10)), ((300, 200), 1.0, (300, 200))],
+     ((1, 1), 1.0, (10, 10)), ((300, 200), 1.0, (600, 400)), ((700, 500), 1.0, (700, 500))],
 )  # fmt: skip
 def test_display_grid_keeps_physical_proportions(shape, aspect, size):
     # small planes are enlarged by a whole factor (at most 10), big ones shrunk to 1024

@@ -85,7 +85,7 @@ def display_grid(
 
     ``aspect`` is the physical height of a value over its width, so a plane of
     anisotropic voxels keeps its true proportions. Small planes are enlarged by a
-    whole factor (up to 8) to about ``shown`` display pixels; nothing ends up
+    whole factor (up to 10) to about ``shown`` display pixels; nothing ends up
     longer than :data:`LONGEST`.
 
     Examples
@@ -96,7 +96,7 @@ def display_grid(
     """
     nr, nc = max(shape[0], 1), max(shape[1], 1)
     height = nr * max(aspect, 1e-6)
-    zoom = max(1, min(10, int(shown // max(height, nc))))
+    zoom = max(1, min(10, round(shown / max(height, nc))))
     scale = min(float(zoom), LONGEST / max(height, nc))
     rows = max(1, round(height * scale))
     cols = max(1, round(nc * scale))
@@ -174,7 +174,7 @@ def picture(
     if labels is None:
         return plain, None
     lab = labels[np.ix_(ri, ci)]
-    edge = edges(lab, 2 if zoom >= 3 else 1)
+    edge = edges(lab, 2 if zoom >= 2 else 1)
     rgb = np.repeat(grey[..., None], 3, axis=-1)
     rgb[edge] = palette(lab[edge])
     return plain, png_uri(rgb)
