@@ -45,7 +45,7 @@ def palette(labels: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> palette(np.array([1, 2, 3])).tolist()
-    [[255, 25, 130], [25, 204, 114], [153, 15, 140]]
+    [[25, 92, 255], [128, 204, 20], [153, 15, 136]]
     """
     lab = np.asarray(labels, np.int64)
     h = (lab * 0.6180339887498949) % 1.0
