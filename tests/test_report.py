@@ -580,7 +580,7 @@ def _preview_text(monkeypatch, tmp_path, workflow, source, **kw):
     original = Figure.savefig
 
     def savefig(fig, *args, **kwargs):
-        seen["head"] = " ".join(fig._suptitle.get_text().split())
+        seen["head"] = " ".join(fig.get_suptitle().split())
         seen["panels"] = [" ".join(ax.get_title().split()) for ax in fig.axes]
         return original(fig, *args, **kwargs)
 
