@@ -436,7 +436,7 @@ class _Page:
         if not s.properties:
             return '<p class="note">The table has no measured property besides positions.</p>'
         ndim = sum(1 for a in self.inp.get("axes", "") if a in "zyx") or 2
-        physical = self.kind == "volume"
+        physical = True  # both engines measure with the input's pixel sizes
         charts, rows = [], []
         for col, smp in s.properties.items():
             unit = D.column_unit(col, ndim, self.unit, self.scale or None, physical)
@@ -470,11 +470,6 @@ class _Page:
             note += (
                 f'<p class="note">Histograms and medians of a uniform sample of {R.SAMPLE} of the '
                 f"{s.rows} regions; count, min, mean and max are exact.</p>"
-            )
-        if not physical and self.unit:
-            note += (
-                '<p class="note">A collection is measured in pixels; each unit says the size '
-                "of a pixel.</p>"
             )
         stats = _table(["property", "unit", "regions", "min", "median", "mean", "max"], rows)
         return f'<div class="charts">{"".join(charts)}</div>{note}{stats}'

@@ -192,9 +192,9 @@ def unit_symbol(unit: str | None) -> str | None:
 def column_unit(column: str, ndim: int, unit: str | None, scale, physical: bool) -> str:
     """The unit of a table column, in words for a plot's axis ("µm³", "pixels", ...).
 
-    ``physical``: whether the run measured with the pixel sizes (volumes do;
-    collections count pixels). For pixel counts of an input with a physical unit,
-    the size of one pixel is said too.
+    ``physical``: whether the values were measured with the pixel sizes (the runs
+    measure so); for pixel counts of an input with a physical unit, the size of one
+    pixel is said too.
 
     Examples
     --------
