@@ -181,6 +181,11 @@ ERRORS = [
      r"len\(axes\) \(2\)"),
     (lambda f, x: f.median_filter(x, footprint=np.ones((3, 3, 3))), errors.ParameterRuntimeError,
      r"footprint\.ndim \(3\) must match len\(axes\) \(2\)"),
+    (lambda f, x: f.generic_filter(x, np.ptp, footprint=np.ones((1, 0))),
+     errors.ParameterRuntimeError, r"footprint must have no empty dimension: footprint\.ndim "
+     r"\(2\) must match len\(axes\) \(2\) once empty dimensions are dropped; got shape \(1, 0\)"),
+    (lambda f, x: f.generic_filter(x, np.ptp, 1.0), errors.ParameterTypeError,
+     r"scipy\.ndimage\.generic_filter; scipy says: 'float' object cannot be interpreted"),
     (lambda f, x: f.correlate1d(x, np.ones((2, 2))), errors.ParameterRuntimeError,
      r"weights must be a non-empty 1-D array \(no filter weights given\); got shape \(2, 2\)\."),
     (lambda f, x: f.gaussian_filter1d(x, 1, radius=-1), errors.InvalidParameterError,
@@ -824,7 +829,8 @@ def test_property_gaussian_derivatives_and_unsharp(data, sigma, mode):
     for name in ("gaussian_gradient_magnitude", "gaussian_laplace", "gaussian_filter"):
         expected = getattr(ndi, name)(image, sigma, mode=mode, cval=2)
         assert_same(getattr(filters, name)(x, sigma, mode=mode, cval=2), expected)
-    sigma = sigma or 0.5  # gaussian_filter1d divides by sigma (scipy raises ZeroDivisionError)
+    # gaussian_filter1d divides by sigma squared (scipy raises ZeroDivisionError at 0)
+    sigma = sigma if sigma > 1e-3 else 0.5
     assert_same(
         filters.gaussian_filter1d(x, sigma, 0, 1, mode=mode, cval=2),
         ndi.gaussian_filter1d(image, sigma, 0, 1, mode=mode, cval=2),

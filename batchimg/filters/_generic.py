@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import numbers
-import warnings
 from typing import Any
 
 import numpy as np
@@ -33,6 +32,7 @@ from ._support import (
     fill,
     fill_doc,
     is_dtype_like,
+    plan_or_whole,
     refuse_complex,
     resolve_output,
     scipy_operation,
@@ -40,6 +40,35 @@ from ._support import (
     sequence,
     window_reach,
 )
+
+
+def _noop(*args: Any, **kwargs: Any) -> float:
+    """The stand-in user function scipy's checks run with."""
+    return 0.0
+
+
+def _generic_plan(spec, size, footprint, output, mode, origin, axes) -> Plan:
+    """The reach of ``generic_filter``, after scipy's checks in scipy's order."""
+    refuse_complex(spec.dtype, "generic_filter")
+    ax = check_axes(axes, spec.ndim)
+    if footprint is None:
+        if size is None:
+            raise ParameterRuntimeError(
+                "size or footprint must be given (no footprint or filter size provided); got "
+                "neither. Hint: size=3 uses a 3-pixel window on every axis."
+            )
+        fp = np.ones(sequence(size, len(ax), "size"), bool)
+    else:
+        fp = as_footprint(footprint)
+    window = expand_window(spec.ndim, ax, fp.shape, origin)
+    for length, o in window.values():
+        check_origin(o, length)
+    resolve_output(output, spec.dtype)
+    m = canonical_mode(mode)
+    plan = Plan()
+    for a, (length, o) in window.items():
+        plan.add(a, window_reach(length, o), m)
+    return plan
 
 
 def _check_callable(function: Any) -> None:
@@ -118,43 +147,32 @@ def generic_filter(
     >>> bool((out == ndi.generic_filter(image, np.ptp, size=3)).all())
     True
     """
-    if size is not None and footprint is not None:
-        warnings.warn("ignoring size because footprint is set", UserWarning, stacklevel=3)
-    refuse_complex(spec.dtype, "generic_filter")
-    ax = check_axes(axes, spec.ndim)
-    if footprint is None:
-        if size is None:
-            raise ParameterRuntimeError(
-                "size or footprint must be given (no footprint or filter size provided); got "
-                "neither. Hint: size=3 uses a 3-pixel window on every axis."
-            )
-        fp = np.ones([int(s) for s in sequence(size, len(ax), "size")], bool)
-    else:
-        fp = as_footprint(footprint)
-    window = expand_window(spec.ndim, ax, fp.shape, origin)
-    for length, o in window.values():
-        check_origin(o, length)
-    dtype = resolve_output(output, spec.dtype)
-    m = canonical_mode(mode)
-    plan = Plan()
-    for a, (length, o) in window.items():
-        plan.add(a, window_reach(length, o), m)
-    _check_callable(function)
     kw = dict(
         function=function,
-        size=None,
-        footprint=fp,
+        size=size,
+        footprint=None if footprint is None else as_footprint(footprint),
         output=output,
         mode=mode,
         cval=cval,
         origin=origin,
-        extra_arguments=tuple(extra_arguments),
+        extra_arguments=extra_arguments,
         extra_keywords=extra_keywords,
         axes=axes,
     )
-    return scipy_step(
-        "generic_filter", ndi.generic_filter, spec, kw, plan, dtype, cost=max(fp.sum(), 1) * 10
+
+    def plan():
+        return _generic_plan(spec, size, footprint, output, mode, origin, axes)
+
+    # scipy's checks, with a stand-in for the user's function (never called here)
+    dtype = checked_dtype(
+        "generic_filter", ndi.generic_filter, spec, (), dict(kw, function=_noop), explain=plan
     )
+    _check_callable(function)
+    if kw["footprint"] is not None:
+        kw["size"] = None  # scipy ignores it (and warned once, above)
+    p = plan_or_whole(plan, spec.ndim)
+    count = np.prod(kw["footprint"].shape) if kw["footprint"] is not None else 9
+    return scipy_step("generic_filter", ndi.generic_filter, spec, kw, p, dtype, cost=count * 10)
 
 
 @scipy_operation
@@ -226,17 +244,6 @@ def generic_filter1d(
     >>> bool((out == ndi.generic_filter1d(image, mean3, 3)).all())
     True
     """
-    refuse_complex(spec.dtype, "generic_filter1d")
-    dtype = resolve_output(output, spec.dtype)
-    if filter_size < 1:
-        raise ParameterRuntimeError(
-            f"filter_size must be >= 1 (invalid filter size); got {filter_size!r}."
-        )
-    a = check_axis(axis, spec.ndim)
-    check_origin(origin, int(filter_size))
-    plan = Plan()
-    plan.add(a, WHOLE, canonical_mode(mode))
-    _check_callable(function)
     kw = dict(
         function=function,
         filter_size=filter_size,
@@ -245,9 +252,29 @@ def generic_filter1d(
         mode=mode,
         cval=cval,
         origin=origin,
-        extra_arguments=tuple(extra_arguments),
+        extra_arguments=extra_arguments,
         extra_keywords=extra_keywords,
     )
+
+    def plan():
+        refuse_complex(spec.dtype, "generic_filter1d")
+        resolve_output(output, spec.dtype)
+        if filter_size < 1:
+            raise ParameterRuntimeError(
+                f"filter_size must be >= 1 (invalid filter size); got {filter_size!r}."
+            )
+        a = check_axis(axis, spec.ndim)
+        check_origin(origin, int(filter_size))
+        p = Plan()
+        p.add(a, WHOLE, canonical_mode(mode))
+        return p
+
+    # scipy's checks, with a stand-in for the user's function (never called here)
+    dtype = checked_dtype(
+        "generic_filter1d", ndi.generic_filter1d, spec, (), dict(kw, function=_noop), explain=plan
+    )
+    _check_callable(function)
+    plan = plan_or_whole(plan, spec.ndim)
     return scipy_step("generic_filter1d", ndi.generic_filter1d, spec, kw, plan, dtype, cost=10)
 
 

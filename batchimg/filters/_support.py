@@ -77,10 +77,6 @@ def translate(exc: Exception, name: str) -> BatchimgError:
         return InputRuntimeError(
             f"image dtype must be one scipy.ndimage.{name} supports; scipy says: {text}."
         )
-    if "Complex type not supported" in text:
-        return InputTypeError(
-            f"image must be real-valued for {name} (Complex type not supported by scipy)."
-        )
     message = f"the arguments must be valid for scipy.ndimage.{name}; scipy says: {text}."
     if IndexError in bases:
         return ParameterIndexError(message)
@@ -134,6 +130,8 @@ def checked_dtype(
             except BatchimgError as ours:
                 if all(isinstance(ours, t) for t in _builtin_bases(exc)):
                     raise ours from None
+            except Exception:  # noqa: BLE001, S110 - scipy's own words then
+                pass
         raise translate(exc, name) from None
     return np.dtype(result.dtype)
 
@@ -286,6 +284,11 @@ def expand_window(
         raise ParameterRuntimeError(
             f"{name} must have one dimension per filtered axis: {name}.ndim "
             f"({len(shape)}) must match len(axes) ({n}); got shape {tuple(shape)}."
+        )
+    if 0 in shape:
+        raise ParameterRuntimeError(
+            f"{name} must have no empty dimension: {name}.ndim ({len(shape)}) must match "
+            f"len(axes) ({n}) once empty dimensions are dropped; got shape {tuple(shape)}."
         )
     origins = sequence(origin, n, "origin")
     length = dict(zip(sorted(axes), shape, strict=True))
