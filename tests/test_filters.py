@@ -491,18 +491,44 @@ def test_nan_cval_reaches_integer_images_too():
     expected = ndi.minimum_filter(image, **kw)
     actual = filters.minimum_filter(da.from_array(image, chunks=(4, 5)), **kw)
     assert_same(actual, expected)
-    assert actual.chunks == ((20,), (17,))
+    assert actual.chunks == ((4,) * 5, (17,))  # each pass keeps only its own axis whole
 
 
 def test_only_nan_capable_lines_are_kept_whole():
-    """Float box minimum: axes whole; integers, footprints and N-D ranks: halos only."""
+    """Float box minimum: one pass per axis, each with its line whole (a task holds one
+    line of blocks); integers, footprints and N-D ranks: halos only."""
     floats = da.from_array(_image((24, 20)), chunks=(6, 5))
     ints = da.from_array(_image((24, 20), "uint16"), chunks=(6, 5))
-    assert filters.minimum_filter(floats, 3).chunks == ((24,), (20,))
+    assert filters.minimum_filter(floats, 3).chunks == ((6,) * 4, (20,))
+    assert filters.rank_filter(floats, -1, (3, 2)).chunks == ((6,) * 4, (20,))
     assert filters.maximum_filter1d(floats, 3, axis=0).chunks == ((24,), (5,) * 4)
+    # the workflow's one step holds both axes whole: scipy's N-D call on each image
+    step = filters.minimum_filter.step(Spec(2, np.dtype(float), (24, 20)), 3)
+    assert step.depth == (2**40, 2**40)
     assert len(filters.minimum_filter(ints, 3).chunks[0]) == 4
     assert len(filters.minimum_filter(floats, footprint=FOOTPRINT).chunks[0]) == 4
     assert len(filters.median_filter(floats, 3).chunks[0]) == 4
+
+
+@pytest.mark.parametrize("name", ["minimum_filter", "uniform_filter", "percentile_filter"])
+def test_whole_line_passes_hold_one_line_of_blocks_per_task(name):
+    """A 3-D float volume: no task computes more than one line of blocks."""
+    from dask.callbacks import Callback
+
+    image = _nan_image((16, 12, 10), 0.2)
+    args = (100,) if name == "percentile_filter" else ()
+    largest = []
+
+    class Sizes(Callback):
+        def _posttask(self, key, result, dsk, state, id):
+            if not str(key).startswith(("finalize", "original-")):  # the result itself
+                largest.append(getattr(result, "size", 0))
+
+    with Sizes():
+        actual = getattr(filters, name)(da.from_array(image, chunks=(4, 4, 5)), *args, 3)
+        values = actual.compute(scheduler="sync")
+    assert_same(values, getattr(ndi, name)(image, *args, 3))
+    assert 0 < max(largest) <= 16 * 4 * 5 < image.size
 
 
 @st.composite
@@ -581,7 +607,7 @@ def test_uniform_filter_on_floats_keeps_whole_lines():
     expected = ndi.uniform_filter(image, 3)
     assert np.isnan(expected[-1, 0])  # far beyond the window: the running sum at work
     actual = filters.uniform_filter(da.from_array(image, chunks=(3, 4)), 3)
-    assert actual.chunks == ((12,), (10,))
+    assert actual.chunks == ((3,) * 4, (10,))  # one pass per axis, each line whole
     assert_same(actual, expected)
     ints = da.from_array(_image((12, 10), "int32"), chunks=(3, 4))
     # integers sum exactly: their blocks only carry the window's halo ...
@@ -589,7 +615,7 @@ def test_uniform_filter_on_floats_keeps_whole_lines():
     # ... unless a float output makes the second pass sum floats, or cval is fractional
     assert filters.uniform_filter(ints, 3, output=float).chunks == ((3,) * 4, (10,))
     kw = dict(mode="constant", cval=0.5)
-    assert filters.uniform_filter(ints, 3, **kw).chunks == ((12,), (10,))
+    assert filters.uniform_filter(ints, 3, **kw).chunks == ((3,) * 4, (10,))
     assert_same(filters.uniform_filter(ints, 3, **kw), ndi.uniform_filter(ints.compute(), 3, **kw))
 
 

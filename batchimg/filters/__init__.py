@@ -18,10 +18,14 @@ bounded window, the affected axes are kept in one chunk instead:
 - ``uniform_filter`` and ``uniform_filter1d`` on floats, complex and 64-bit integers
   (scipy's running sum rounds along the line);
 - box ``minimum_filter``/``maximum_filter`` (and the 1-D forms, and rank filters that
-  reduce to them) on float images, and 1-D ``median``/``rank``/``percentile`` filters
-  on float images: scipy's running algorithms carry NaN along the line, so a pixel
-  depends on the line's whole history when NaN is present (see
-  :mod:`batchimg.filters._order`);
+  reduce to them) on float images (or with ``cval=nan``), and 1-D
+  ``median``/``rank``/``percentile`` filters on float images: scipy runs a deque of
+  candidates (MINLIST) or a double heap along each line, and a NaN stops them from
+  dropping older candidates, so with NaN present a pixel's value depends on the
+  line's whole history (one NaN changes pixels tens of windows away, with no bound);
+  each such pass keeps its axis in one chunk (the functions run scipy's passes one
+  axis at a time, so a task holds one line of blocks; the ``.step`` that workflows
+  chain is one step with all those axes whole);
 - ``generic_filter1d`` (its function sees whole lines) along its axis, and
   ``generic_gradient_magnitude``/``generic_laplace`` (the user derivative sees the
   whole array) on every axis.

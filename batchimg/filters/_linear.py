@@ -11,7 +11,7 @@ import numpy as np
 import scipy.ndimage as ndi
 
 from .._overlap import Spec, Step
-from ..errors import ParameterRuntimeError
+from ..errors import BatchimgError, ParameterRuntimeError
 from ._support import (
     EXACT_SUM,
     WHOLE,
@@ -389,7 +389,47 @@ def _plan_uniform(spec, size, output_dtype, mode, cval, origin, axes) -> Plan:
     return plan
 
 
-@scipy_operation
+def _uniform_passes(step, spec, size=3, output=None, mode="reflect", cval=0.0, origin=0, *,
+                    axes=None):  # fmt: skip
+    """``uniform_filter`` as scipy's 1-D passes, when one of them keeps its axis whole.
+
+    Run as separate steps, a pass whose running sum is inexact holds one line of
+    blocks rather than the whole array. None where one step serves as well.
+    """
+    try:
+        ax = check_axes(axes, spec.ndim)
+        n = len(ax)
+        todo = [
+            (a, int(s), int(o), m)
+            for a, s, o, m in zip(
+                ax,
+                sequence(size, n, "size"),
+                sequence(origin, n, "origin"),
+                sequence(mode, n, "mode"),
+                strict=True,
+            )
+            if s > 1
+        ]
+    except (BatchimgError, TypeError, ValueError):
+        return None
+    if len(todo) < 2:
+        return None
+    steps, pass_dtype, whole_any = [], spec.dtype, False
+    for a, s, o, m in todo:
+        whole = not _exact_sum(pass_dtype, m, cval)
+        plan = Plan()
+        plan.add(a, WHOLE if whole else window_reach(s, o), canonical_mode(m))
+        kw = dict(size=s, axis=a, output=step.dtype, mode=m, cval=cval, origin=o)
+        pass_spec = Spec(spec.ndim, np.dtype(pass_dtype), spec.shape)
+        steps.append(
+            scipy_step("uniform_filter", ndi.uniform_filter1d, pass_spec, kw, plan, step.dtype)
+        )
+        whole_any = whole_any or whole
+        pass_dtype = step.dtype
+    return steps if whole_any else None
+
+
+@scipy_operation(passes=_uniform_passes)
 @fill_doc
 def uniform_filter(
     spec: Spec,

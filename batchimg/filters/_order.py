@@ -219,6 +219,67 @@ def minmax_plan(spec: Spec, size, footprint, mode, cval, origin, axes) -> Plan:
     return plan
 
 
+def minmax_passes(name, minimum, spec, dtype, size, footprint, mode, cval, origin, axes):
+    """A box minimum/maximum as scipy's 1-D passes, when one of them keeps its axis whole.
+
+    scipy filters a box one axis at a time (``minimum_filter1d`` per axis longer than
+    1, each pass stored in the output dtype); run as separate steps, a pass that
+    needs its line whole holds one line of blocks rather than the whole array.
+    Returns None where one step serves as well (no whole axis, or a single pass).
+    """
+    try:
+        if footprint is not None:
+            fp = np.asarray(footprint, dtype=bool)
+            if not fp.all():
+                return None
+            size = fp.shape
+        if size is None:
+            return None
+        ax = check_axes(axes, spec.ndim)
+        n = len(ax)
+        todo = [
+            (a, int(s), int(o), m)
+            for a, s, o, m in zip(
+                ax,
+                sequence(size, n, "size"),
+                sequence(origin, n, "origin"),
+                sequence(mode, n, "mode"),
+                strict=True,
+            )
+            if s > 1
+        ]
+    except (BatchimgError, TypeError, ValueError):
+        return None
+    if len(todo) < 2:
+        return None
+    func = ndi.minimum_filter1d if minimum else ndi.maximum_filter1d
+    steps, pass_dtype, whole_any = [], spec.dtype, False
+    for a, s, o, m in todo:
+        whole = nan_possible(pass_dtype, cval, [m])
+        plan = Plan()
+        plan.add(a, WHOLE if whole else window_reach(s, o), canonical_mode(m))
+        kw = dict(size=s, axis=a, output=dtype, mode=m, cval=cval, origin=o)
+        pass_spec = Spec(spec.ndim, np.dtype(pass_dtype), spec.shape)
+        steps.append(scipy_step(name, func, pass_spec, kw, plan, dtype))
+        whole_any = whole_any or whole
+        pass_dtype = dtype
+    return steps if whole_any else None
+
+
+def _min_passes(step, spec, size=None, footprint=None, output=None, mode="reflect", cval=0.0,
+                origin=0, *, axes=None):  # fmt: skip
+    return minmax_passes(
+        "minimum_filter", True, spec, step.dtype, size, footprint, mode, cval, origin, axes
+    )
+
+
+def _max_passes(step, spec, size=None, footprint=None, output=None, mode="reflect", cval=0.0,
+                origin=0, *, axes=None):  # fmt: skip
+    return minmax_passes(
+        "maximum_filter", False, spec, step.dtype, size, footprint, mode, cval, origin, axes
+    )
+
+
 def _minmax_step(name, spec, size, footprint, output, mode, cval, origin, axes):
     refuse_complex(spec.dtype, name)
     func = getattr(ndi, name)
@@ -241,7 +302,8 @@ _DOC_ND = """{title} filter, equal to ``scipy.ndimage.{name}`` on the whole arra
     Bit for bit and with scipy's dtype: the {what} over the window (a box of
     ``size``, or the ``footprint``) around each pixel. A box runs as one 1-D pass
     per axis, as in scipy; on float images scipy's running algorithm carries NaN
-    along each line (see :mod:`batchimg.filters`), so those axes are kept whole.
+    along each line (see :mod:`batchimg.filters`), so each pass keeps its axis
+    whole (one line of blocks per task).
     Other footprints, and integer or boolean images, exchange the window's halo.
 
     Parameters
@@ -285,7 +347,7 @@ _DOC_ND = """{title} filter, equal to ``scipy.ndimage.{name}`` on the whole arra
     """
 
 
-@scipy_operation
+@scipy_operation(passes=_min_passes)
 def minimum_filter(
     spec: Spec,
     size: Any = None,
@@ -300,7 +362,7 @@ def minimum_filter(
     return _minmax_step("minimum_filter", spec, size, footprint, output, mode, cval, origin, axes)
 
 
-@scipy_operation
+@scipy_operation(passes=_max_passes)
 def maximum_filter(
     spec: Spec,
     size: Any = None,
@@ -365,12 +427,10 @@ def rank_of(operation: str, value: Any, count: int) -> int:
     return rank
 
 
-def rank_plan(spec: Spec, operation, value, size, footprint, mode, cval, origin, axes) -> Plan:
-    """The reach of scipy's ``_rank_filter``.
+def _as_minmax(spec: Spec, operation, value, size, footprint, mode, origin, axes):
+    """The minimum/maximum filter scipy runs for a rank filter at rank 0 or ``count - 1``.
 
-    Ranks 0 and ``count - 1`` are scipy's minimum and maximum filters over every axis
-    (a box is separable, so float images keep those axes whole); a 1-D float image
-    takes scipy's running 1-D path (whole); other ranks are local.
+    Returns ``(minimum, footprint, origins, mode)`` over every axis, or None.
     """
     axes, fp = _expanded_footprint(spec, size, footprint, axes)
     window = expand_window(spec.ndim, axes, fp.shape, origin)
@@ -378,18 +438,34 @@ def rank_plan(spec: Spec, operation, value, size, footprint, mode, cval, origin,
         check_origin(o, length)
     count = int(fp.sum())
     rank = rank_of(operation, value, count)
+    if rank not in (0, count - 1):
+        return None
     full = np.expand_dims(fp, tuple(a for a in range(spec.ndim) if a not in axes))
     origins = [0] * spec.ndim
     for a, (_, o) in window.items():
         origins[a] = o
-    if rank in (0, count - 1):
-        if isinstance(mode, str):
-            expanded = mode
-        else:
-            expanded = ["constant"] * spec.ndim
-            for a, m in zip(axes, sequence(mode, len(axes), "mode"), strict=True):
-                expanded[a] = m
+    if isinstance(mode, str):
+        expanded = mode
+    else:
+        expanded = ["constant"] * spec.ndim
+        for a, m in zip(axes, sequence(mode, len(axes), "mode"), strict=True):
+            expanded[a] = m
+    return rank == 0, full, origins, expanded
+
+
+def rank_plan(spec: Spec, operation, value, size, footprint, mode, cval, origin, axes) -> Plan:
+    """The reach of scipy's ``_rank_filter``.
+
+    Ranks 0 and ``count - 1`` are scipy's minimum and maximum filters over every axis
+    (a box is separable, so float images keep those axes whole); a 1-D float image
+    takes scipy's running 1-D path (whole); other ranks are local.
+    """
+    reduced = _as_minmax(spec, operation, value, size, footprint, mode, origin, axes)
+    if reduced is not None:
+        _, full, origins, expanded = reduced
         return minmax_plan(spec, None, full, expanded, cval, origins, None)
+    axes, fp = _expanded_footprint(spec, size, footprint, axes)
+    window = expand_window(spec.ndim, axes, fp.shape, origin)
     m = single_mode(mode, "a rank filter")
     plan = Plan()
     if spec.ndim == 1 and np.dtype(spec.dtype).kind == "f":
@@ -457,6 +533,37 @@ def _rank_step(name, operation, spec, value, size, footprint, output, mode, cval
     )
 
 
+def _reduced_passes(name, operation, step, spec, value, size, footprint, mode, cval, origin,
+                    axes):  # fmt: skip
+    """The 1-D passes of a rank filter that scipy runs as a box minimum or maximum."""
+    try:
+        reduced = _as_minmax(spec, operation, value, size, footprint, mode, origin, axes)
+    except (BatchimgError, TypeError, ValueError):
+        return None
+    if reduced is None:
+        return None
+    minimum, full, origins, expanded = reduced
+    return minmax_passes(name, minimum, spec, step.dtype, None, full, expanded, cval, origins, None)
+
+
+def _rank_passes(step, spec, rank, size=None, footprint=None, output=None, mode="reflect",
+                 cval=0.0, origin=0, *, axes=None):  # fmt: skip
+    return _reduced_passes("rank_filter", "rank", step, spec, rank, size, footprint, mode, cval,
+                           origin, axes)  # fmt: skip
+
+
+def _median_passes(step, spec, size=None, footprint=None, output=None, mode="reflect", cval=0.0,
+                   origin=0, *, axes=None):  # fmt: skip
+    return _reduced_passes("median_filter", "median", step, spec, None, size, footprint, mode,
+                           cval, origin, axes)  # fmt: skip
+
+
+def _percentile_passes(step, spec, percentile, size=None, footprint=None, output=None,
+                       mode="reflect", cval=0.0, origin=0, *, axes=None):  # fmt: skip
+    return _reduced_passes("percentile_filter", "percentile", step, spec, percentile, size,
+                           footprint, mode, cval, origin, axes)  # fmt: skip
+
+
 _RANK_DOC = """{title}, equal to ``scipy.ndimage.{name}`` on the whole array.
 
     Bit for bit and with scipy's dtype: {what} over the window (a box of ``size``,
@@ -504,7 +611,7 @@ _RANK_DOC = """{title}, equal to ``scipy.ndimage.{name}`` on the whole array.
     """
 
 
-@scipy_operation
+@scipy_operation(passes=_rank_passes)
 def rank_filter(
     spec: Spec,
     rank: int,
@@ -526,7 +633,7 @@ def rank_filter(
     )
 
 
-@scipy_operation
+@scipy_operation(passes=_median_passes)
 def median_filter(
     spec: Spec,
     size: Any = None,
@@ -543,7 +650,7 @@ def median_filter(
     )
 
 
-@scipy_operation
+@scipy_operation(passes=_percentile_passes)
 def percentile_filter(
     spec: Spec,
     percentile: Any,

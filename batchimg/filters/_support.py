@@ -437,14 +437,40 @@ def check_output_shape(output: Any, shape: tuple[int, ...]) -> None:
         )
 
 
-def scipy_operation(builder: Callable[..., Step] | None = None, *, first: str = "input"):
+def apply_passes(x: da.Array, steps: list[Step]) -> da.Array:
+    """Run 1-D passes one after the other, each with its own axis whole where it needs it.
+
+    Before each pass the array takes back its own chunks on the other axes, so a task
+    holds one line of blocks, never the whole array (merging axis after axis would).
+    """
+    base = x.chunks
+    for step in steps:
+        target = tuple(
+            (n,) if d >= WHOLE or (d and d >= n) else c
+            for n, c, d in zip(x.shape, base, step.depth, strict=True)
+        )
+        if target != x.chunks:
+            x = x.rechunk(target)
+        x = apply(x, step)
+    return x
+
+
+def scipy_operation(
+    builder: Callable[..., Step] | None = None,
+    *,
+    first: str = "input",
+    passes: Callable[..., list[Step] | None] | None = None,
+):
     """Turn a step builder ``builder(spec, ...) -> Step`` into scipy's public function.
 
     The public function has the builder's parameters with the image (named ``first``)
     in place of ``spec``, positional or keyword as scipy's; it returns the lazy dask
     array of the step, or, when ``output`` is an array, fills it and returns it (see
     :func:`fill`). The builder stays reachable as ``operation.step``, with the
-    ``Spec`` first, so the workflow runner can plan chains of steps.
+    ``Spec`` first, so the workflow runner can plan chains of steps. ``passes(step,
+    spec, ...)``, when given, may return the same filter as a list of 1-D steps (run
+    with :func:`apply_passes`), for filters whose one step would hold several axes
+    whole at once.
     """
 
     def decorate(builder):
@@ -464,8 +490,10 @@ def scipy_operation(builder: Callable[..., Step] | None = None, *, first: str = 
                 if not is_dtype_like(out):
                     check_output_shape(out, x.shape)
                     target = out
-            step = builder(Spec(x.ndim, x.dtype, tuple(x.shape)), *bound.args[1:], **bound.kwargs)
-            result = apply(x, step)
+            spec = Spec(x.ndim, x.dtype, tuple(x.shape))
+            step = builder(spec, *bound.args[1:], **bound.kwargs)
+            chain = None if passes is None else passes(step, spec, *bound.args[1:], **bound.kwargs)
+            result = apply(x, step) if not chain else apply_passes(x, chain)
             return result if target is None else fill(target, result)
 
         operation.__signature__ = public
@@ -544,6 +572,7 @@ __all__ = [
     "Plan",
     "as_footprint",
     "as_input",
+    "apply_passes",
     "as_weights",
     "canonical_mode",
     "check_axes",
