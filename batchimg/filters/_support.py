@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import numbers
 import operator
 import warnings
 from collections.abc import Callable, Iterable
@@ -542,26 +541,12 @@ def kernel_kwargs(kwargs: dict, dtype: np.dtype) -> dict:
     return out
 
 
-def doc(template: str, **fields: str):
-    """Give an operation the docstring ``template.format(**fields)`` (shared texts)."""
-
-    def set_doc(operation):
-        operation.__doc__ = template.format(**fields)
-        return operation
-
-    return set_doc
-
-
 def quiet(func: Callable[..., Any], *args, **kwargs):
     """Call ``func`` with scipy's argument warnings silenced (they were given once already)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "ignoring size because footprint is set")
         warnings.filterwarnings("ignore", "promoting specified output dtype to complex")
         return func(*args, **kwargs)
-
-
-def number(value: Any) -> bool:
-    return isinstance(value, numbers.Number) and not isinstance(value, bool)
 
 
 __all__ = [
@@ -581,7 +566,6 @@ __all__ = [
     "check_output_shape",
     "checked_dtype",
     "cost_of",
-    "doc",
     "expand_window",
     "fill",
     "fill_doc",
@@ -590,7 +574,6 @@ __all__ = [
     "is_nan",
     "kernel_kwargs",
     "modes",
-    "number",
     "plan_or_whole",
     "quiet",
     "refuse_complex",
