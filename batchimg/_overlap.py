@@ -214,7 +214,8 @@ def _run_group(block, *extra, steps, depth, boundary, nblocks, block_id=None):
     rest = tuple(
         slice(lo, block.shape[a] - hi) for a, (lo, hi) in enumerate(zip(left, right, strict=True))
     )
-    return np.ascontiguousarray(block[rest])
+    # np.ascontiguousarray would turn a 0-d block into shape (1,)
+    return np.require(block[rest], requirements="C")
 
 
 def region_depth(steps: Sequence[Step]) -> tuple[int, ...] | None:

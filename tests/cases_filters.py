@@ -16,6 +16,31 @@ FOOTPRINT = {
 WEIGHTS = {2: _rng.standard_normal((4, 3)), 3: _rng.standard_normal((2, 3, 4))}
 
 
+def _spread(values):
+    """A user function of a window (generic_filter): its range."""
+    return values.max() - values.min()
+
+
+def _difference_line(iline, oline):
+    """A user function of a whole line (generic_filter1d): a centred difference."""
+    oline[...] = iline[2:] - 2 * iline[1:-1] + 0.5 * iline[:-2]
+
+
+def _sobel_derivative(input, axis, output, mode, cval):
+    """A user derivative (generic_gradient_magnitude / generic_laplace)."""
+    return ndi.sobel(input, axis, output, mode, cval)
+
+
+def _vectorized(module):
+    """``vectorized_filter`` with the grid's mode (its ``cval`` only goes with 'constant')."""
+
+    def call(image, mode="reflect", cval=None, **params):
+        cval = cval if mode == "constant" else None
+        return module.vectorized_filter(image, np.median, mode=mode, cval=cval, **params)
+
+    return call
+
+
 def _unsharp_oracle(image, sigma=1.0, amount=1.0, mode="reflect", cval=0.0, truncate=4.0):
     """The scipy lecture notes' sharpening, on the float64 image."""
     blurred = image.astype(np.float64)
@@ -32,6 +57,15 @@ CASES = [
         reach=6,
     ),
     OpCase(
+        name="filters.gaussian_filter1d",
+        op=filters.gaussian_filter1d,
+        oracle=ndi.gaussian_filter1d,
+        params=[dict(sigma=1.2, axis=0, order=2, radius=3)],
+        reach=3,
+        ndims=(2,),  # the same scipy call as gaussian_filter, which runs 3-D
+        stack=False,  # no axes=: axis= names the one axis
+    ),
+    OpCase(
         name="filters.gaussian_gradient_magnitude",
         op=filters.gaussian_gradient_magnitude,
         oracle=ndi.gaussian_gradient_magnitude,
@@ -40,6 +74,7 @@ CASES = [
             lambda n: dict(sigma=(0.7, 2.0, 1.0)[:n], radius=(1, 7, 2)[:n]),
         ],
         reach=7,
+        stack=False,  # scipy's axes= smooths every axis (tests/test_filters.py)
     ),
     OpCase(
         name="filters.gaussian_laplace",
@@ -62,6 +97,7 @@ CASES = [
         oracle=ndi.sobel,
         params=[dict(axis=-2)],
         reach=3,
+        stack=False,  # scipy's sobel has no axes=
     ),
     OpCase(
         name="filters.prewitt",
@@ -70,6 +106,7 @@ CASES = [
         params=[{}],
         reach=3,
         ndims=(2,),  # the same code path as sobel, which runs 3-D
+        stack=False,  # scipy's prewitt has no axes=
     ),
     OpCase(
         name="filters.uniform_filter",
@@ -78,6 +115,15 @@ CASES = [
         # even sizes with origins; then a window wider than the thin chunks
         params=[lambda n: dict(size=(4, 3, 2)[:n], origin=(1, -1, 0)[:n]), dict(size=7)],
         reach=3,
+    ),
+    OpCase(
+        name="filters.uniform_filter1d",
+        op=filters.uniform_filter1d,
+        oracle=ndi.uniform_filter1d,
+        params=[dict(size=4, axis=-1, origin=-1)],
+        reach=3,
+        ndims=(2,),  # one uniform_filter pass, which runs 3-D
+        stack=False,  # no axes=: axis= names the one axis
     ),
     OpCase(
         name="filters.median_filter",
@@ -107,6 +153,24 @@ CASES = [
         reach=15,
     ),
     OpCase(
+        name="filters.minimum_filter1d",
+        op=filters.minimum_filter1d,
+        oracle=ndi.minimum_filter1d,
+        params=[dict(size=5, axis=0, origin=2)],
+        reach=4,
+        ndims=(2,),
+        stack=False,
+    ),
+    OpCase(
+        name="filters.maximum_filter1d",
+        op=filters.maximum_filter1d,
+        oracle=ndi.maximum_filter1d,
+        params=[dict(size=2)],
+        reach=2,
+        ndims=(2,),
+        stack=False,
+    ),
+    OpCase(
         name="filters.percentile_filter",
         op=filters.percentile_filter,
         oracle=ndi.percentile_filter,
@@ -127,6 +191,66 @@ CASES = [
         oracle=ndi.correlate,
         params=[lambda n: dict(weights=WEIGHTS[n], origin=(-1, 1, 0)[:n])],
         reach=4,
+    ),
+    OpCase(
+        name="filters.correlate1d",
+        op=filters.correlate1d,
+        oracle=ndi.correlate1d,
+        params=[dict(weights=[0.5, -1.0, 2.0, 0.25], axis=0, origin=1)],
+        reach=3,
+        ndims=(2,),
+        stack=False,
+    ),
+    OpCase(
+        name="filters.convolve1d",
+        op=filters.convolve1d,
+        oracle=ndi.convolve1d,
+        params=[dict(weights=[1.0, 2.0, -3.0, 0.5], origin=-1)],
+        reach=3,
+        ndims=(2,),
+        stack=False,
+    ),
+    OpCase(
+        name="filters.generic_filter",
+        op=filters.generic_filter,
+        oracle=ndi.generic_filter,
+        params=[lambda n: dict(function=_spread, footprint=FOOTPRINT[n], origin=(1, 0, 0)[:n])],
+        reach=3,
+        ndims=(2,),
+    ),
+    OpCase(
+        name="filters.generic_filter1d",
+        op=filters.generic_filter1d,
+        oracle=ndi.generic_filter1d,
+        params=[dict(function=_difference_line, filter_size=3, axis=0)],
+        reach=3,
+        ndims=(2,),
+        stack=False,
+    ),
+    OpCase(
+        name="filters.generic_gradient_magnitude",
+        op=filters.generic_gradient_magnitude,
+        oracle=ndi.generic_gradient_magnitude,
+        params=[dict(derivative=_sobel_derivative)],
+        ndims=(2,),
+        stack=False,  # the user derivative sees every axis
+    ),
+    OpCase(
+        name="filters.generic_laplace",
+        op=filters.generic_laplace,
+        oracle=ndi.generic_laplace,
+        params=[dict(derivative2=_sobel_derivative)],
+        ndims=(2,),
+        stack=False,
+    ),
+    OpCase(
+        name="filters.vectorized_filter",
+        op=_vectorized(filters),
+        oracle=_vectorized(ndi),
+        params=[lambda n: dict(size=(4, 3, 2)[:n], origin=(1, -1, 0)[:n])],
+        reach=3,
+        ndims=(2,),
+        stack=False,  # its axes= names the window's axes, a different rule
     ),
     OpCase(
         name="filters.convolve",
