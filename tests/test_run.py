@@ -149,7 +149,7 @@ def test_a_bad_option_through_the_real_entry_point_has_no_traceback(files):
 
 NO_INPUT = [
     ("  - gaussian_filter: {sigma: 1, mode: reflekt}", r"mode must be one of .* got 'reflekt'"),
-    ("  - gaussian_filter: {sigma: -1}", r"sigma must be >= 0"),
+    ("  - gaussian_filter: {sigma: -1}", r"sigma must be a number >= 0 or a list of numbers >= 0"),
     ("  - threshold: {value: 3, method: otsu}", r"threshold needs exactly one of value and method"),
     (
         "  - threshold: {value: 3}\n  - label: {}\n  - filter_regions: {where: 'area >> 10'}",

@@ -33,9 +33,23 @@ except ImportError:  # pragma: no cover - depends on the checkout
 #: Parameters a workflow may not set: arrays that only Python callers can pass.
 HIDDEN = frozenset({"mask", "intensity_image", "output", "labels", "index", "extra"})
 
+#: Public functions that are not workflow operations: they take Python callables.
+PYTHON_ONLY = frozenset(
+    {"generic_filter", "generic_filter1d", "generic_gradient_magnitude", "generic_laplace",
+     "vectorized_filter"}
+)  # fmt: skip
+
+#: Parameters an operation passes on to scipy through ``**kwargs``: (name, default).
+PASSED_ON = {
+    "gaussian_gradient_magnitude": (("truncate", 4.0), ("radius", None)),
+    "gaussian_laplace": (("truncate", 4.0), ("radius", None)),
+}
+
 #: parameter name -> schema kind (see :func:`check_value`); other names are "any".
 SCHEMA: dict[str, str] = {
-    "sigma": "numbers",
+    "sigma": "sigmas",
+    "filter_size": "int",
+    "batch_memory": "int",
     "truncate": "number",
     "cval": "number",
     "amount": "number",
@@ -70,6 +84,7 @@ SCHEMA: dict[str, str] = {
 _KIND_TEXT = {
     "number": "a number",
     "numbers": "a number or a list of numbers",
+    "sigmas": "a number >= 0 or a list of numbers >= 0",
     "int": "an integer",
     "ints": "an integer or a list of integers",
     "str": "a string",
@@ -149,6 +164,8 @@ def _params_of(func: Callable[..., Any]) -> tuple[Param, ...]:
         out.append(
             Param(p.name, SCHEMA.get(p.name, "any"), required, None if required else p.default)
         )
+    for name, default in PASSED_ON.get(func.__name__, ()):
+        out.append(Param(name, SCHEMA.get(name, "any"), False, default))
     return tuple(out)
 
 
@@ -194,7 +211,8 @@ def operations() -> dict[str, Op]:
     """
     table: list[tuple[Any, str, str, str]] = []
     for name in filters.__all__:
-        table.append((getattr(filters, name), "batchimg.filters", "any", "grey"))
+        if name not in PYTHON_ONLY:
+            table.append((getattr(filters, name), "batchimg.filters", "any", "grey"))
     for name in _BINARY_MORPHOLOGY:
         table.append((getattr(morphology, name), "batchimg.morphology", "binary", "binary"))
     for name in _GREY_MORPHOLOGY:
@@ -266,6 +284,9 @@ def _check_one(kind: str, v: Any) -> bool:
         return isinstance(v, str)
     if kind == "bool":
         return isinstance(v, bool)
+    if kind == "sigmas":
+        values = v if isinstance(v, list | tuple) else [v]
+        return len(values) > 0 and all(_is_number(x) and x >= 0 for x in values)
     if kind in ("numbers", "ints", "strs"):
         scalar = {"numbers": _is_number, "ints": _is_int, "strs": lambda x: isinstance(x, str)}[
             kind
