@@ -64,7 +64,8 @@ BAD = [
     ("steps:\n  - gaussian_filter: {sigmaa: 2}\n",
      r"step 1 'gaussian_filter': unknown parameter 'sigmaa'; did you mean 'sigma'\?"),
     ("steps:\n  - gaussian_filter: {sigma: big}\n",
-     r"step 1 'gaussian_filter': sigma must be a number >= 0 or a list of numbers >= 0; got 'big'\."),
+     r"step 1 'gaussian_filter': sigma must be a number >= 0 or a list of numbers >= 0; "
+     r"got 'big'\."),
     ("steps:\n  - gaussian_filter: {}\n",
      r"step 1 'gaussian_filter': parameter 'sigma' is required"),
     ("steps:\n  - median_filter: {size: 3}\n  - binary_opening: {}\n",
