@@ -1,23 +1,30 @@
 """Per-block partial statistics per label, and their reduction across blocks.
 
 One task per block turns a label block (and an optional intensity block) into a
-small *table*: one row per (image, label) present in the block, holding partial
-sums that merge exactly (counts, coordinate sums, bounding boxes, minima, maxima,
-first-pixel index) or stably (per-label ``(count, mean, M2)`` merged with Chan's
-parallel formula). Every statistic is vectorised and O(pixels) per block whatever
-the number of labels:
+small *table* (:mod:`.tables`): one row per label present in the block, holding
+partial sums that merge exactly. Work is O(measured pixels) per block whatever the
+number of labels: the pixels are found once (``np.flatnonzero``), their labels
+compacted (:func:`.fore.compact`), and most sums run over the *runs* of a label
+along the last axis (:class:`.fore.Fore`).
 
-- labels are compacted to ``0..n-1`` (background ``n``) by a bincount over the
-  block's label range when the range is small, else by a hash factorisation
-  (``pandas.factorize``), never by a sort of the pixels;
-- per-axis coordinate sums and bounding boxes come from one bincount of
-  ``(coordinate along the axis, compact label)`` pairs, a small ``(axis length,
-  n)`` table, when that table is small; else from per-pixel coordinates;
-- minima, maxima and first-pixel indices use ``np.minimum.at``/``np.maximum.at``.
+The statistic groups a block task can compute (:data:`NEEDS`):
 
-Tables are dicts of numpy arrays sorted by ``(image, label)``; :func:`merge`
-combines any number of them, and :func:`tree_reduce` builds a dask.delayed tree of
-merges over the per-block tables.
+``bbox``        bounding box (``bmin``, ``bmax``), exact;
+``first``       raster index of the first pixel, exact;
+``coords``      integer coordinate sums (``csum``), exact;
+``moments``     raw moments up to order 3 per axis about an integer origin
+                (``origin``, ``mom``; exact for label images below ``2**53``);
+``wmoments``    the same weighted by intensity (``wmom``, per channel);
+``isum``        exact intensity sums: int64 for integer images, float limbs otherwise;
+``isq``         exact sums of squares (``x*x`` split error-free for floats);
+``wcoords``     exact sums of ``fl(intensity * coordinate)`` (scipy's ``center_of_mass``);
+``minmax``      minimum and maximum (NaN ignored, ``nnan`` counts NaN);
+``positions``   value and raster index of the first minimum and maximum;
+``perimeter``   perimeter configuration counts (2-D; needs a halo of 2);
+``euler``       2x2(x2) window configuration counts (needs a halo of 1).
+
+Dense blocks are measured in slabs along axis 0 of about :data:`SLAB` pixels, so
+the per-pixel temporaries stay small; the slab tables are then merged.
 """
 
 from __future__ import annotations
@@ -30,271 +37,94 @@ import dask.array as da
 import numpy as np
 
 from .._overlap import block_offsets
+from .exact import exact_sums, two_prod
+from .fore import RANGE_FACTOR, Fore, compact
+from .local import PERIMETER_CODES, perimeter_codes, window_codes
+from .moments import block_moments, block_origin
+from .tables import FIELD_OPS, apply_mapping, concat, empty_table, group, merge
 
 #: The statistic groups a block task can compute.
-NEEDS = frozenset({"coords", "bbox", "isum", "wcoords", "minmax", "m2", "first"})
-
-#: How each field merges: "add", "min", "max" or "chan" (mean/M2 with count).
-FIELD_OPS = {
-    "count": "add",
-    "csum": "add",
-    "bmin": "min",
-    "bmax": "max",
-    "isum": "add",
-    "wcsum": "add",
-    "imin": "min",
-    "imax": "max",
-    "mean": "chan",
-    "m2": "chan",
-    "first": "min",
-}
-
-#: A (coordinate, label) table may hold up to this many cells per block pixel
-#: (plus a constant) before the per-pixel fallback is used.
-TABLE_FACTOR = 4
-#: A label range up to this many values per pixel (plus a constant) is compacted
-#: by bincount; a wider (sparse) range by hashing.
-RANGE_FACTOR = 2
-_SLACK = 1 << 16
-#: Blocks are measured in slabs along axis 0 of about this many pixels, so the
-#: per-pixel temporaries stay in cache; the slab tables are then merged.
+NEEDS = frozenset(
+    {
+        "bbox",
+        "first",
+        "coords",
+        "moments",
+        "wmoments",
+        "isum",
+        "isq",
+        "wcoords",
+        "minmax",
+        "positions",
+        "perimeter",
+        "euler",
+    }
+)
+#: Halo (pixels of neighbouring labels) each local statistic needs.
+HALO = {"perimeter": 2, "euler": 1}
+#: Blocks are measured in slabs along axis 0 of about this many pixels.
 SLAB = 1 << 18
-
-
-def compact(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Compact the nonzero labels of ``flat``.
-
-    Returns ``(labels, inv, counts)``: the sorted distinct nonzero labels (int64),
-    the compact index of every pixel (background -> ``len(labels)``) and the pixel
-    count of each label.
-    """
-    if flat.dtype == bool:
-        flat = flat.view(np.uint8)
-    if flat.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.intp), np.zeros(0, np.int64)
-    lo, hi = int(flat.min()), int(flat.max())
-    span = hi - lo + 1
-    if span <= RANGE_FACTOR * flat.size + _SLACK:
-        idx = flat if lo == 0 else flat.astype(np.intp) - lo
-        counts = np.bincount(idx, minlength=span)
-        if lo <= 0 <= hi:
-            counts[-lo] = 0
-        present = np.flatnonzero(counts)
-        n = len(present)
-        lut = np.full(span, n, dtype=np.intp)
-        lut[present] = np.arange(n)
-        return present.astype(np.int64) + lo, lut[idx], counts[present].astype(np.int64)
-    import pandas as pd
-
-    codes, uniq = pd.factorize(flat, sort=True)
-    uniq = np.asarray(uniq).astype(np.int64)
-    keep = uniq != 0
-    labels = uniq[keep]
-    n = len(labels)
-    lut = np.full(len(uniq), n, dtype=np.intp)
-    lut[keep] = np.arange(n)
-    inv = lut[codes]
-    counts = np.bincount(inv, minlength=n + 1)[:n].astype(np.int64)
-    return labels, inv, counts
-
-
-def _axis_coords(shape: Sequence[int], axis: int) -> np.ndarray:
-    """Return the coordinate along ``axis`` of every pixel of a C-ordered block, raveled."""
-    sel = [None] * len(shape)
-    sel[axis] = slice(None)
-    return np.broadcast_to(np.arange(shape[axis])[tuple(sel)], shape).ravel()
-
-
-def _image_stats(
-    lab: np.ndarray,
-    img: np.ndarray | None,
-    offset: Sequence[int],
-    gshape: Sequence[int],
-    needs: frozenset,
-) -> dict[str, np.ndarray]:
-    """Compute the partial statistics of one image (or one image's block)."""
-    shape = lab.shape
-    ndim = lab.ndim
-    labels, inv, counts = compact(lab.ravel())
-    n = len(labels)
-    size = lab.size
-    out: dict[str, np.ndarray] = {"label": labels, "count": counts}
-    w = None
-    if img is not None and needs & {"isum", "wcoords", "m2"}:
-        w = img.ravel().astype(np.float64)
-    if needs & {"coords", "bbox", "wcoords"}:
-        csum = np.zeros((n, ndim), np.int64)
-        bmin = np.zeros((n, ndim), np.int64)
-        bmax = np.zeros((n, ndim), np.int64)
-        wcsum = np.zeros((n, ndim), np.float64)
-        inv_nd = inv.reshape(shape)
-        for k in range(ndim):
-            sk = shape[k]
-            pos = np.arange(sk, dtype=np.int64) + offset[k]
-            if sk * (n + 1) <= TABLE_FACTOR * size + _SLACK:
-                sel = [None] * ndim
-                sel[k] = slice(None)
-                comb = (inv_nd + (n + 1) * np.arange(sk, dtype=np.intp)[tuple(sel)]).ravel()
-                if needs & {"coords", "bbox"}:
-                    table = np.bincount(comb, minlength=sk * (n + 1)).reshape(sk, n + 1)[:, :n]
-                if "coords" in needs:
-                    csum[:, k] = pos @ table
-                if "bbox" in needs:
-                    hit = table > 0
-                    bmin[:, k] = pos[np.argmax(hit, axis=0)]
-                    bmax[:, k] = pos[sk - 1 - np.argmax(hit[::-1], axis=0)]
-                if "wcoords" in needs:
-                    wt = np.bincount(comb, weights=w, minlength=sk * (n + 1))
-                    wcsum[:, k] = pos.astype(np.float64) @ wt.reshape(sk, n + 1)[:, :n]
-            else:
-                coord = _axis_coords(shape, k)
-                if "coords" in needs:
-                    acc = np.zeros(n + 1, np.int64)
-                    np.add.at(acc, inv, coord)
-                    csum[:, k] = acc[:n] + counts * offset[k]
-                if "bbox" in needs:
-                    lo = np.full(n + 1, sk, np.int64)
-                    hi = np.full(n + 1, -1, np.int64)
-                    np.minimum.at(lo, inv, coord)
-                    np.maximum.at(hi, inv, coord)
-                    bmin[:, k] = lo[:n] + offset[k]
-                    bmax[:, k] = hi[:n] + offset[k]
-                if "wcoords" in needs:
-                    wsum = np.bincount(inv, weights=coord * w, minlength=n + 1)[:n]
-                    wtot = np.bincount(inv, weights=w, minlength=n + 1)[:n]
-                    wcsum[:, k] = wsum + offset[k] * wtot
-        if "coords" in needs:
-            out["csum"] = csum
-        if "bbox" in needs:
-            out["bmin"] = bmin
-            out["bmax"] = bmax
-        if "wcoords" in needs:
-            out["wcsum"] = wcsum
-    if needs & {"isum", "m2"}:
-        isum = np.bincount(inv, weights=w, minlength=n + 1)[:n]
-        if "isum" in needs:
-            out["isum"] = isum
-        if "m2" in needs:
-            mean = isum / counts if n else isum
-            dev = w - np.append(mean, 0.0)[inv]
-            out["mean"] = mean
-            out["m2"] = np.bincount(inv, weights=dev * dev, minlength=n + 1)[:n]
-    if "minmax" in needs:
-        vals = img.ravel()
-        lo, hi = _extremes(vals.dtype)
-        imin = np.full(n + 1, hi, vals.dtype)
-        imax = np.full(n + 1, lo, vals.dtype)
-        np.minimum.at(imin, inv, vals)
-        np.maximum.at(imax, inv, vals)
-        out["imin"] = imin[:n]
-        out["imax"] = imax[:n]
-    if "first" in needs:
-        first = np.full(n + 1, size, np.intp)
-        np.minimum.at(first, inv, np.arange(size, dtype=np.intp))
-        local = np.unravel_index(first[:n], shape)
-        glob = tuple(c + o for c, o in zip(local, offset, strict=True))
-        out["first"] = (
-            np.ravel_multi_index(glob, gshape).astype(np.int64) if n else np.zeros(0, np.int64)
-        )
-    return out
-
-
-#: Below this foreground fraction a block is measured on its foreground pixels only.
+#: Below this foreground fraction a block is measured without slabs.
 SPARSE = 0.5
 
 
-def sparse_stats(lab, img, offset, gshape, needs, nz) -> dict[str, np.ndarray]:
-    """Compute the statistics of :func:`_image_stats` from the foreground pixels only.
+def halo_of(needs: frozenset) -> int:
+    """The halo the statistics ``needs`` require (0 for none)."""
+    return max((HALO[k] for k in needs if k in HALO), default=0)
 
-    ``nz`` holds the raster indices of the nonzero labels; work is proportional to
-    their number, with coordinates from ``np.unravel_index``.
-    """
-    shape = lab.shape
-    ndim = lab.ndim
-    labels, inv, counts = compact(lab.ravel()[nz])
-    n = len(labels)
-    out: dict[str, np.ndarray] = {"label": labels, "count": counts}
-    w = None
-    if img is not None and needs & {"isum", "wcoords", "m2"}:
-        w = img.ravel()[nz].astype(np.float64)
-    isum = None
-    if w is not None:
-        isum = np.bincount(inv, weights=w, minlength=n)
-    coords = np.unravel_index(nz, shape) if needs & {"coords", "bbox", "wcoords"} else ()
-    if "coords" in needs:
-        csum = np.zeros((n, ndim), np.int64)
-        for k, c in enumerate(coords):
-            # float64 sums of integer coordinates are exact below 2**53
-            csum[:, k] = np.rint(np.bincount(inv, weights=c, minlength=n)).astype(np.int64)
-            csum[:, k] += counts * offset[k]
-        out["csum"] = csum
+
+def _int_path(dtype: np.dtype) -> bool:
+    """Integer intensity sums are exact in int64 for these dtypes."""
+    return dtype.kind == "b" or (dtype.kind in "iu" and dtype.itemsize <= 4)
+
+
+def _square_int_path(dtype: np.dtype) -> bool:
+    return dtype.kind == "b" or (dtype.kind in "iu" and dtype.itemsize <= 2)
+
+
+def field_shapes(ndim: int, needs: frozenset, idtype: Any, channels: int) -> dict:
+    """Field name -> (shape after the row axis, dtype) for the statistics ``needs``."""
+    idtype = np.dtype(np.float64 if idtype is None else idtype)
+    c = channels
+    cube = (4,) * ndim
+    out: dict[str, tuple] = {"count": ((), np.int64)}
     if "bbox" in needs:
-        bmin = np.zeros((n, ndim), np.int64)
-        bmax = np.zeros((n, ndim), np.int64)
-        for k, c in enumerate(coords):
-            lo = np.full(n, shape[k], np.intp)
-            hi = np.full(n, -1, np.intp)
-            np.minimum.at(lo, inv, c)
-            np.maximum.at(hi, inv, c)
-            bmin[:, k] = lo + offset[k]
-            bmax[:, k] = hi + offset[k]
-        out["bmin"] = bmin
-        out["bmax"] = bmax
-    if "wcoords" in needs:
-        wcsum = np.zeros((n, ndim), np.float64)
-        for k, c in enumerate(coords):
-            wcsum[:, k] = np.bincount(inv, weights=c * w, minlength=n) + offset[k] * isum
-        out["wcsum"] = wcsum
-    if "isum" in needs:
-        out["isum"] = isum
-    if "m2" in needs:
-        mean = isum / counts if n else isum
-        dev = w - mean[inv]
-        out["mean"] = mean
-        out["m2"] = np.bincount(inv, weights=dev * dev, minlength=n)
-    if "minmax" in needs:
-        vals = img.ravel()[nz]
-        lo, hi = _extremes(vals.dtype)
-        imin = np.full(n, hi, vals.dtype)
-        imax = np.full(n, lo, vals.dtype)
-        np.minimum.at(imin, inv, vals)
-        np.maximum.at(imax, inv, vals)
-        out["imin"] = imin
-        out["imax"] = imax
+        out["bmin"] = ((ndim,), np.int64)
+        out["bmax"] = ((ndim,), np.int64)
     if "first" in needs:
-        first = np.full(n, lab.size, np.intp)
-        np.minimum.at(first, inv, nz)
-        local = np.unravel_index(first, shape)
-        glob = tuple(c + o for c, o in zip(local, offset, strict=True))
-        out["first"] = (
-            np.ravel_multi_index(glob, gshape).astype(np.int64) if n else np.zeros(0, np.int64)
+        out["first"] = ((), np.int64)
+    if "coords" in needs or "moments" in needs:
+        out["csum"] = ((ndim,), np.int64)
+    if "moments" in needs or "wmoments" in needs:
+        out["origin"] = ((ndim,), np.int64)
+        out["mom"] = (cube, np.float64)
+    if "wmoments" in needs:
+        out["wmom"] = ((c, *cube), np.float64)
+    if "isum" in needs:
+        out.update(
+            {"isum": ((c,), np.int64)} if _int_path(idtype) else {"isum_x": ((c, 1), np.float64)}
         )
+    if "isq" in needs:
+        out.update(
+            {"isq": ((c,), np.int64)}
+            if _square_int_path(idtype)
+            else {"isq_x": ((c, 1), np.float64)}
+        )
+    if "wcoords" in needs:
+        out["wcs_x"] = ((ndim, 1), np.float64)
+    if needs & {"minmax", "positions"}:
+        out["imin"] = ((c,), idtype)
+        out["imax"] = ((c,), idtype)
+        out["nnan"] = ((c,), np.int64)
+    if "positions" in needs:
+        for p in ("pmin", "pmax", "pmaxl"):
+            out[f"{p}_v"] = ((), idtype)
+            out[f"{p}_i"] = ((), np.int64)
+    if "perimeter" in needs:
+        out["perim"] = ((len(PERIMETER_CODES),), np.int64)
+    if "euler" in needs:
+        out["euler"] = ((16 if ndim == 2 else 256,), np.int64)
     return out
-
-
-def _slabbed_stats(lab, img, offset, gshape, needs) -> dict[str, np.ndarray]:
-    """Measure one block: from its foreground when sparse, else in cache-sized slabs.
-
-    Dense blocks run :func:`_image_stats` over slabs along axis 0 that fit in
-    cache, then merge.
-    """
-    nz = np.flatnonzero(lab)
-    if len(nz) <= SPARSE * lab.size:
-        return sparse_stats(lab, img, offset, gshape, needs, nz)
-    if lab.ndim < 2 or lab.size <= SLAB:
-        return _image_stats(lab, img, offset, gshape, needs)
-    step = max(1, SLAB // (lab.size // lab.shape[0]))
-    parts = []
-    for s in range(0, lab.shape[0], step):
-        sub = slice(s, s + step)
-        t = _image_stats(
-            lab[sub], None if img is None else img[sub], (offset[0] + s, *offset[1:]), gshape, needs
-        )
-        t["image"] = np.zeros(len(t["label"]), np.int64)
-        parts.append(t)
-    t = merge(*parts)
-    del t["image"]
-    return t
 
 
 def _extremes(dtype: np.dtype) -> tuple[Any, Any]:
@@ -306,28 +136,189 @@ def _extremes(dtype: np.dtype) -> tuple[Any, Any]:
     return info.min, info.max
 
 
-def empty_table(ndim: int, needs: frozenset, idtype: Any = None) -> dict[str, np.ndarray]:
-    """Return a table with no rows and the fields ``needs`` asks for."""
-    t = {"image": np.zeros(0, np.int64), "label": np.zeros(0, np.int64)}
-    t["count"] = np.zeros(0, np.int64)
-    if "coords" in needs:
-        t["csum"] = np.zeros((0, ndim), np.int64)
-    if "bbox" in needs:
-        t["bmin"] = np.zeros((0, ndim), np.int64)
-        t["bmax"] = np.zeros((0, ndim), np.int64)
-    if "wcoords" in needs:
-        t["wcsum"] = np.zeros((0, ndim), np.float64)
+def _intensity_stats(fore: Fore, vals: np.ndarray, needs, out, gshape) -> None:
+    """The intensity fields of one block from the measured pixels' values ``(P, C)``."""
+    n = fore.n
+    dtype = vals.dtype
+    inv = fore.inv
+    cmax = int(fore.counts.max(initial=0))
+    nch = vals.shape[1]
     if "isum" in needs:
-        t["isum"] = np.zeros(0, np.float64)
-    if "m2" in needs:
-        t["mean"] = np.zeros(0, np.float64)
-        t["m2"] = np.zeros(0, np.float64)
-    if "minmax" in needs:
-        t["imin"] = np.zeros(0, idtype)
-        t["imax"] = np.zeros(0, idtype)
+        if _int_path(dtype):
+            s = np.zeros((n, nch), np.int64)
+            np.add.at(s, fore.run_label, fore.run_sum(vals.astype(np.int64)))
+            out["isum"] = s
+        else:
+            v = vals.astype(np.float64)
+            out["isum_x"] = _limbs([exact_sums(v[:, c], inv, n, cmax) for c in range(nch)])
+    if "isq" in needs:
+        if _square_int_path(dtype):
+            v = vals.astype(np.int64)
+            s = np.zeros((n, nch), np.int64)
+            np.add.at(s, fore.run_label, fore.run_sum(v * v))
+            out["isq"] = s
+        else:
+            parts = []
+            for c in range(nch):
+                v = vals[:, c].astype(np.float64)
+                p, e = two_prod(v, v)
+                both = np.concatenate([p, e])
+                parts.append(exact_sums(both, np.concatenate([inv, inv]), n, 2 * cmax))
+            out["isq_x"] = _limbs(parts)
+    if "wcoords" in needs:
+        v = vals[:, 0].astype(np.float64)
+        coords = np.unravel_index(fore.nz, fore.shape)
+        parts = []
+        for k, c in enumerate(coords):
+            g = (c + fore.offset[k]).astype(np.float64)
+            parts.append(exact_sums(v * g, inv, n, cmax))
+        out["wcs_x"] = _limbs(parts)
+    if needs & {"minmax", "positions"}:
+        lo, hi = _extremes(dtype)
+        fmin, fmax = (np.fmin, np.fmax) if dtype.kind == "f" else (np.minimum, np.maximum)
+        imin = np.full((n, nch), hi, dtype)
+        imax = np.full((n, nch), lo, dtype)
+        fmin.at(imin, fore.run_label, fore.run_reduce(fmin, vals))
+        fmax.at(imax, fore.run_label, fore.run_reduce(fmax, vals))
+        out["imin"] = imin
+        out["imax"] = imax
+        nnan = np.zeros((n, nch), np.int64)
+        if dtype.kind == "f":
+            isnan = np.isnan(vals)
+            if isnan.any():
+                np.add.at(nnan, fore.run_label, fore.run_sum(isnan.astype(np.int64)))
+            fully = nnan == fore.counts[:, None]
+            imin[fully] = np.nan
+            imax[fully] = np.nan
+        out["nnan"] = nnan
+    if "positions" in needs:
+        v = vals[:, 0]
+        for prefix, pick, last in (
+            ("pmin", "imin", False),
+            ("pmax", "imax", False),
+            ("pmaxl", "imax", True),
+        ):
+            best = out[pick][:, 0]
+            hit = v == best[inv]
+            if dtype.kind == "f":
+                hit |= np.isnan(best[inv])  # an all-NaN label: its first (last) pixel
+            if last:
+                pos = np.full(n, -1, np.intp)
+                np.maximum.at(pos, inv[hit], fore.nz[hit])
+            else:
+                pos = np.full(n, fore.size, np.intp)
+                np.minimum.at(pos, inv[hit], fore.nz[hit])
+            out[f"{prefix}_v"] = best.copy()
+            out[f"{prefix}_i"] = fore.global_index(pos, gshape)
+
+
+def _limbs(parts: list[np.ndarray]) -> np.ndarray:
+    """Stack per-column limbs ``(n, K_c)`` into ``(n, columns, K)``."""
+    from .exact import pad_limbs
+
+    return np.stack(pad_limbs(parts), axis=1)
+
+
+def measure_block(
+    lab: np.ndarray,
+    img: np.ndarray | None,
+    offset: Sequence[int],
+    gshape: Sequence[int],
+    needs: frozenset,
+    *,
+    padded: np.ndarray | None = None,
+    halo: int = 0,
+    background: bool = False,
+    nz: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """The statistics table of one block (no ``image`` field), without slabs.
+
+    ``img`` has the block's shape, or one more (last) axis of channels. ``padded``
+    is the label block with ``halo`` pixels of neighbours on every side (for the
+    local statistics).
+    """
+    fore = Fore(lab, offset, background=background, nz=nz)
+    n, ndim = fore.n, fore.ndim
+    out: dict[str, np.ndarray] = {"label": fore.labels, "count": fore.counts}
+    if needs & {"bbox"}:
+        bmin, bmax = fore.bbox
+        out["bmin"] = bmin + np.asarray(fore.offset, np.int64)
+        out["bmax"] = bmax + np.asarray(fore.offset, np.int64)
     if "first" in needs:
-        t["first"] = np.zeros(0, np.int64)
+        out["first"] = fore.global_index(fore.first, gshape)
+    if needs & {"coords", "moments", "wmoments"}:
+        csum = np.zeros((n, ndim), np.int64)
+        length = fore.run_length
+        for k, c in enumerate(fore.run_coords):
+            w = c * length + (length * (length - 1) // 2 if k == ndim - 1 else 0)
+            csum[:, k] = np.rint(np.bincount(fore.run_label, weights=w, minlength=n)[:n]).astype(
+                np.int64
+            )
+        out["csum"] = csum + fore.counts[:, None] * np.asarray(fore.offset, np.int64)
+    vals = None
+    if img is not None:
+        flat = img.reshape((fore.size, -1))
+        vals = flat[fore.nz]
+    if needs & {"moments", "wmoments"}:
+        origin = block_origin(fore)
+        weights = None
+        if "wmoments" in needs:
+            weights = vals.astype(np.float64)
+        mom, wmom = block_moments(fore, origin, weights)
+        out["origin"] = origin + np.asarray(fore.offset, np.int64)
+        out["mom"] = mom
+        if wmom is not None:
+            out["wmom"] = wmom
+    if vals is not None and needs & {"isum", "isq", "wcoords", "minmax", "positions"}:
+        _intensity_stats(fore, vals, needs, out, gshape)
+    if "perimeter" in needs:
+        out["perim"] = perimeter_codes(padded, halo, fore.labels)
+    if "euler" in needs:
+        out["euler"] = window_codes(padded, halo, fore.labels)
+    return out
+
+
+def _slabbed(lab, img, padded, halo, offset, gshape, needs, background) -> dict[str, np.ndarray]:
+    """Measure one image's block: in one go when sparse or small, else in slabs along axis 0."""
+    size = lab.size
+    dense = background or size <= SLAB or lab.ndim < 2
+    nz = None
+    if not dense:
+        nz = np.flatnonzero(lab)
+        dense = len(nz) <= SPARSE * size
+    if dense:
+        return measure_block(
+            lab, img, offset, gshape, needs, padded=padded, halo=halo, background=background, nz=nz
+        )
+    step = max(1, SLAB // (size // lab.shape[0]))
+    parts = []
+    for s in range(0, lab.shape[0], step):
+        sub = slice(s, s + step)
+        pad = None
+        if padded is not None:
+            pad = padded[s : s + min(step, lab.shape[0] - s) + 2 * halo]
+        t = measure_block(
+            lab[sub],
+            None if img is None else img[sub],
+            (offset[0] + s, *offset[1:]),
+            gshape,
+            needs,
+            padded=pad,
+            halo=halo,
+        )
+        t["image"] = np.zeros(len(t["label"]), np.int64)
+        parts.append(t)
+    t = merge(*parts)
+    del t["image"]
     return t
+
+
+def sparse_stats(lab, img, offset, gshape, needs, nz) -> dict[str, np.ndarray]:
+    """The statistics of one block's nonzero pixels ``nz`` (raster indices), no ``image`` field.
+
+    The local statistics (``perimeter``, ``euler``) need a halo and are not available here.
+    """
+    return measure_block(np.asarray(lab), img, offset, gshape, needs, nz=nz)
 
 
 def block_stats(
@@ -337,78 +328,61 @@ def block_stats(
     gshape: Sequence[int],
     needs: frozenset,
     stack: bool,
+    halo: int = 0,
+    background: bool = False,
 ) -> dict[str, np.ndarray]:
     """Compute the partial statistics table of one block.
 
     ``offset`` is the block's start in the whole array, ``gshape`` the whole
     array's shape. With ``stack``, axis 0 indexes images: each image of the block
-    is measured on its own and coordinates exclude axis 0.
+    is measured on its own and coordinates exclude axis 0. With ``halo`` > 0,
+    ``lab`` carries that many pixels of neighbouring labels on every (measured) side.
     """
     lab = np.asarray(lab)
     if img is not None:
         img = np.asarray(img)
         if img.dtype == bool:
             img = img.view(np.uint8)
+    if lab.dtype == bool:
+        lab = lab.view(np.uint8)
+    padded = None
+    if halo:
+        padded = lab
+        core = tuple(
+            slice(0, None) if (stack and a == 0) else slice(halo, lab.shape[a] - halo)
+            for a in range(lab.ndim)
+        )
+        lab = padded[core]
     if not stack:
-        t = _slabbed_stats(lab, img, offset, gshape, needs)
+        t = _slabbed(lab, img, padded, halo, offset, gshape, needs, background)
         t["image"] = np.zeros(len(t["label"]), np.int64)
         return t
+    nch = 1 if img is None or img.ndim == lab.ndim else img.shape[-1]
     idtype = None if img is None else img.dtype
-    parts = [empty_table(lab.ndim - 1, needs, idtype)]
+    parts = [empty_table(lab.ndim - 1, needs, idtype, nch)]
     for i in range(lab.shape[0]):
-        t = _slabbed_stats(lab[i], None if img is None else img[i], offset[1:], gshape[1:], needs)
+        t = _slabbed(
+            lab[i],
+            None if img is None else img[i],
+            None if padded is None else padded[i],
+            halo,
+            offset[1:],
+            gshape[1:],
+            needs,
+            background,
+        )
         t["image"] = np.full(len(t["label"]), offset[0] + i, np.int64)
         parts.append(t)
     return concat(parts)
 
 
-def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+def _at_least(size: int, chunks: tuple[int, ...]) -> tuple[int, ...]:
+    """``chunks`` with neighbours joined until every chunk has at least ``size`` pixels."""
+    if sum(chunks) <= size:
+        return (sum(chunks),)
+    from dask.array.overlap import ensure_minimum_chunksize
 
-
-def merge(*tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Merge tables row-wise by ``(image, label)``.
-
-    Counts, sums and first indices add or take the minimum exactly; ``(mean, M2)``
-    merge with the multi-way form of Chan et al.'s parallel formula:
-    ``mean = sum(n_i mean_i) / n`` and ``M2 = sum(M2_i) + sum(n_i (mean_i - mean)**2)``.
-    """
-    rows = [t for t in tables if len(t["label"])]
-    if not rows:
-        return tables[0]
-    if len(rows) == 1:
-        return rows[0]
-    return group(concat(rows))
-
-
-def group(cat: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Merge the rows of one table that share an ``(image, label)`` (see :func:`merge`)."""
-    if len(cat["label"]) == 0:
-        return cat
-    order = np.lexsort((cat["label"], cat["image"]))
-    cat = {k: v[order] for k, v in cat.items()}
-    img, lab = cat["image"], cat["label"]
-    change = np.ones(len(lab), bool)
-    change[1:] = (img[1:] != img[:-1]) | (lab[1:] != lab[:-1])
-    starts = np.flatnonzero(change)
-    out = {"image": img[starts], "label": lab[starts]}
-    for k, v in cat.items():
-        op = FIELD_OPS.get(k)
-        if op == "add":
-            out[k] = np.add.reduceat(v, starts, axis=0)
-        elif op == "min":
-            out[k] = np.minimum.reduceat(v, starts, axis=0)
-        elif op == "max":
-            out[k] = np.maximum.reduceat(v, starts, axis=0)
-    if "mean" in cat:
-        n_i = cat["count"].astype(np.float64)
-        n = out["count"].astype(np.float64)
-        mean = np.add.reduceat(n_i * cat["mean"], starts) / n
-        group = np.cumsum(change) - 1
-        dev = cat["mean"] - mean[group]
-        out["mean"] = mean
-        out["m2"] = np.add.reduceat(cat["m2"], starts) + np.add.reduceat(n_i * dev * dev, starts)
-    return out
+    return tuple(ensure_minimum_chunksize(size, chunks))
 
 
 def tree_reduce(parts: list, split_every: int = 8) -> Any:
@@ -428,38 +402,64 @@ def stats_delayed(
     *,
     stack: bool = False,
     split_every: int = 8,
+    background: bool = False,
 ) -> Any:
     """Build the merged statistics table of a whole label image, as a dask.delayed.
 
     One :func:`block_stats` task per block (the label and intensity blocks of the
-    same chunk together), then a tree of merges over the small tables.
+    same chunk together; the label block with a halo of neighbouring labels when a
+    local statistic is needed), then a tree of merges over the small tables.
     """
-    lab_blocks = labels.to_delayed()
+    halo = halo_of(needs)
+    source = labels
+    if halo:
+        depth = {a: (0 if (stack and a == 0) else halo) for a in range(labels.ndim)}
+        chunks = tuple(
+            c if not depth[a] or min(c) >= halo else _at_least(halo, c)
+            for a, c in enumerate(labels.chunks)
+        )
+        if chunks != labels.chunks:
+            labels = labels.rechunk(chunks)
+            if intensity is not None:
+                intensity = intensity.rechunk(chunks + intensity.chunks[labels.ndim :])
+        source = da.overlap.overlap(labels, depth=depth, boundary=0)
+    lab_blocks = source.to_delayed()
     img_blocks = None if intensity is None else intensity.to_delayed()
     parts = []
     kernel = dask.delayed(block_stats, pure=True)
     for idx, off in block_offsets(labels.chunks):
-        img = None if img_blocks is None else img_blocks[idx]
-        parts.append(kernel(lab_blocks[idx], img, off, labels.shape, needs, stack))
+        img = None
+        if img_blocks is not None:
+            img = img_blocks[idx + (0,) * (img_blocks.ndim - len(idx))]
+        parts.append(
+            kernel(lab_blocks[idx], img, off, labels.shape, needs, stack, halo, background)
+        )
     if not parts:
         ndim = labels.ndim - 1 if stack else labels.ndim
         idtype = None if intensity is None else intensity.dtype
-        return dask.delayed(empty_table, pure=True)(ndim, needs, idtype)
+        nch = 1 if intensity is None or intensity.ndim == labels.ndim else intensity.shape[-1]
+        return dask.delayed(empty_table, pure=True)(ndim, needs, idtype, nch)
     return tree_reduce(parts, split_every)
 
 
-# ---------------------------------------------------------------------------
-# relabelling
-# ---------------------------------------------------------------------------
-
-
-def apply_mapping(block: np.ndarray, mapping: Any, dtype: Any) -> np.ndarray:
-    """Map one block of labels through a lookup array or sorted ``(keys, values)``."""
-    if isinstance(mapping, tuple):
-        keys, values = mapping
-        if len(keys) == 0:
-            return np.zeros(block.shape, dtype)
-        pos = np.clip(np.searchsorted(keys, block), 0, len(keys) - 1)
-        hit = keys[pos] == block
-        return np.where(hit, values[pos], 0).astype(dtype, copy=False)
-    return np.asarray(mapping)[block].astype(dtype, copy=False)
+__all__ = [
+    "FIELD_OPS",
+    "HALO",
+    "NEEDS",
+    "RANGE_FACTOR",
+    "SLAB",
+    "apply_mapping",
+    "block_offsets",
+    "block_stats",
+    "compact",
+    "concat",
+    "empty_table",
+    "field_shapes",
+    "group",
+    "halo_of",
+    "measure_block",
+    "merge",
+    "sparse_stats",
+    "stats_delayed",
+    "tree_reduce",
+]

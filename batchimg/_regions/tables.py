@@ -1,0 +1,167 @@
+"""Statistics tables: one row per ``(image, label)``, merged across blocks.
+
+A table is a dict of numpy arrays with the same first axis, sorted by ``(image,
+label)``. Every field merges by one rule (:data:`FIELD_OPS`): counts and integer
+sums add, bounds take the minimum or maximum, exact float sums merge their limbs
+(:mod:`.exact`), moments move to a common origin first (:mod:`.moments`), and the
+positions of extrema keep the first occurrence of the extreme value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .exact import merge_limbs, pad_limbs
+from .moments import shift
+
+#: How each field merges.
+FIELD_OPS = {
+    "count": "add",
+    "csum": "add",
+    "bmin": "min",
+    "bmax": "max",
+    "first": "min",
+    "isum": "add",
+    "isq": "add",
+    "isum_x": "limbs",
+    "isq_x": "limbs",
+    "wcs_x": "limbs",
+    "imin": "min",
+    "imax": "max",
+    "nnan": "add",
+    "perim": "add",
+    "euler": "add",
+    "origin": "moments",
+    "mom": "moments",
+    "wmom": "moments",
+    "pmin_v": "argmin",
+    "pmin_i": "argmin",
+    "pmax_v": "argmax",
+    "pmax_i": "argmax",
+    "pmaxl_v": "argmax",
+    "pmaxl_i": "argmax",
+}
+
+
+def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Stack the rows of tables with the same fields (limbs padded to one width)."""
+    out = {}
+    for k in parts[0]:
+        arrays = [p[k] for p in parts]
+        if FIELD_OPS.get(k) == "limbs":
+            arrays = pad_limbs(arrays)
+        out[k] = np.concatenate(arrays)
+    return out
+
+
+def merge(*tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Merge tables row-wise by ``(image, label)`` (see :func:`group`)."""
+    rows = [t for t in tables if len(t["label"])]
+    if not rows:
+        return tables[0]
+    if len(rows) == 1:
+        return rows[0]
+    return group(concat(rows))
+
+
+def _fmin_first(
+    v: np.ndarray, i: np.ndarray, gid: np.ndarray, largest: bool, last: bool = False
+) -> np.ndarray:
+    """Per group, the row with the smallest (largest) non-NaN ``v``, first (last) ``i`` on ties."""
+    nan = np.isnan(v) if v.dtype.kind == "f" else np.zeros(len(v), bool)
+    key = v
+    if largest:
+        key = -v if v.dtype.kind == "f" else ~v  # ~ reverses the order of any integer
+    order = np.lexsort((-i if last else i, key, nan, gid))
+    first = np.ones(len(order), bool)
+    first[1:] = gid[order][1:] != gid[order][:-1]
+    return order[first]
+
+
+def group(cat: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Merge the rows of one table that share an ``(image, label)``."""
+    if len(cat["label"]) == 0:
+        return cat
+    order = np.lexsort((cat["label"], cat["image"]))
+    cat = {k: v[order] for k, v in cat.items()}
+    img, lab = cat["image"], cat["label"]
+    change = np.ones(len(lab), bool)
+    change[1:] = (img[1:] != img[:-1]) | (lab[1:] != lab[:-1])
+    starts = np.flatnonzero(change)
+    if len(starts) == len(lab):
+        return cat
+    gid = np.cumsum(change) - 1
+    ng = len(starts)
+    out = {"image": img[starts], "label": lab[starts]}
+    for k, v in cat.items():
+        op = FIELD_OPS.get(k)
+        if op == "add":
+            out[k] = np.add.reduceat(v, starts, axis=0)
+        elif op == "min":
+            out[k] = _nan_reduce(np.minimum, np.fmin, v, starts, cat, k)
+        elif op == "max":
+            out[k] = _nan_reduce(np.maximum, np.fmax, v, starts, cat, k)
+        elif op == "limbs":
+            cols = [merge_limbs(v[:, c, :], gid, ng) for c in range(v.shape[1])]
+            out[k] = np.stack(pad_limbs(cols), axis=1)
+    if "origin" in cat:
+        _group_moments(cat, out, gid, starts)
+    for prefix, largest, last in (
+        ("pmin", False, False),
+        ("pmax", True, False),
+        ("pmaxl", True, True),
+    ):
+        if f"{prefix}_v" in cat:
+            rows = _fmin_first(cat[f"{prefix}_v"], cat[f"{prefix}_i"], gid, largest, last)
+            out[f"{prefix}_v"] = cat[f"{prefix}_v"][rows]
+            out[f"{prefix}_i"] = cat[f"{prefix}_i"][rows]
+    return out
+
+
+def _nan_reduce(ufunc, fufunc, v, starts, cat, key):
+    """Minimum/maximum by group; ``imin``/``imax`` ignore NaN (``nnan`` counts those)."""
+    if key in ("imin", "imax") and v.dtype.kind == "f":
+        return fufunc.reduceat(v, starts, axis=0)
+    return ufunc.reduceat(v, starts, axis=0)
+
+
+def _group_moments(cat, out, gid, starts) -> None:
+    count = cat["count"].astype(np.float64)
+    total = np.add.reduceat(count, starts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.add.reduceat(cat["origin"] * count[:, None], starts, axis=0) / total[:, None]
+    origin = np.floor(np.nan_to_num(mean) + 0.5).astype(np.int64)
+    t = (cat["origin"] - origin[gid]).astype(np.float64)
+    out["origin"] = origin
+    out["mom"] = np.add.reduceat(shift(cat["mom"], t), starts, axis=0)
+    if "wmom" in cat:
+        out["wmom"] = np.add.reduceat(shift(cat["wmom"], t), starts, axis=0)
+
+
+def empty_table(
+    ndim: int, needs: frozenset, idtype: Any = None, channels: int = 1
+) -> dict[str, np.ndarray]:
+    """Return a table with no rows and the fields ``needs`` asks for."""
+    from .stats import field_shapes
+
+    t = {"image": np.zeros(0, np.int64), "label": np.zeros(0, np.int64)}
+    for name, (shape, dtype) in field_shapes(ndim, needs, idtype, channels).items():
+        t[name] = np.zeros((0, *shape), dtype)
+    return t
+
+
+def apply_mapping(block: np.ndarray, mapping: Any, dtype: Any) -> np.ndarray:
+    """Map one block of labels through a lookup array or sorted ``(keys, values)``."""
+    if isinstance(mapping, tuple):
+        keys, values = mapping
+        if len(keys) == 0:
+            return np.zeros(block.shape, dtype)
+        pos = np.clip(np.searchsorted(keys, block), 0, len(keys) - 1)
+        hit = keys[pos] == block
+        return np.where(hit, values[pos], 0).astype(dtype, copy=False)
+    return np.asarray(mapping)[block].astype(dtype, copy=False)
+
+
+__all__ = ["FIELD_OPS", "apply_mapping", "concat", "empty_table", "group", "merge"]
