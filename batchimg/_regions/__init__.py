@@ -2,7 +2,7 @@
 
 - :mod:`.stats`: per-block partial statistics per label (:mod:`.fore`: the measured
   pixels and their runs; :mod:`.moments`: image moments; :mod:`.local`: local
-  configurations; :mod:`.exact`: exact float sums);
+  configurations; :mod:`.exact`: double-double arithmetic);
 - :mod:`.tables`: statistics tables and their exact merge;
 - :mod:`.props`: scikit-image's property names, the road each takes, their columns;
 - :mod:`.objects`: the per-object road (a region's bounding-box crop);
@@ -12,7 +12,6 @@ Everything here is private to batchimg; the names are public so that the library
 modules can share them.
 """
 
-from .exact import exact_sums, merge_limbs, round_limbs
 from .objects import (
     CROP_LIMIT,
     check_crop,
@@ -90,7 +89,6 @@ __all__ = [
     "crop_values",
     "empty_table",
     "evaluate",
-    "exact_sums",
     "extra_columns",
     "field_shapes",
     "filter_columns",
@@ -103,7 +101,6 @@ __all__ = [
     "keep_mapping",
     "measure_block",
     "merge",
-    "merge_limbs",
     "needs_of",
     "normalize_properties",
     "normalize_spacing",
@@ -113,7 +110,6 @@ __all__ = [
     "prop_values",
     "rank_within",
     "road_of",
-    "round_limbs",
     "sparse_stats",
     "stats_delayed",
     "table_columns",

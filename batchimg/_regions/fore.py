@@ -161,7 +161,10 @@ class Fore:
     def first(self) -> np.ndarray:
         """Local raster index of every label's first pixel."""
         first = np.full(self.n, self.size, np.intp)
-        np.minimum.at(first, self.run_label, self.nz[self.starts])
+        if "starts" in self.__dict__:  # the runs are known: their starts suffice
+            np.minimum.at(first, self.run_label, self.nz[self.starts])
+        else:
+            np.minimum.at(first, self.inv, self.nz)
         return first
 
     def global_index(self, local: np.ndarray, gshape) -> np.ndarray:

@@ -30,8 +30,8 @@ _BINOM = np.array([[math.comb(p, i) for i in range(_K)] for p in range(_K)], np.
 RUN_BATCH = 1 << 14
 
 
-def _faulhaber(a: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """``sum(z**s for z in range(a, a + length))`` for s = 0..3, shape (runs, 4), float64."""
+def _faulhaber(a: np.ndarray, length: np.ndarray, k: int = _K) -> np.ndarray:
+    """``sum(z**s for z in range(a, a + length))`` for s = 0..k-1 (k <= 4), float64."""
     b = a + length - 1
     am = a - 1
 
@@ -42,22 +42,24 @@ def _faulhaber(a: np.ndarray, length: np.ndarray) -> np.ndarray:
         return m * (m + 1) * (2 * m + 1) // 6
 
     s1 = f1(b) - f1(am)
-    out = np.empty((len(a), _K), np.float64)
+    out = np.empty((len(a), k), np.float64)
     out[:, 0] = length
-    out[:, 1] = s1
-    out[:, 2] = f2(b) - f2(am)
-    out[:, 3] = s1.astype(np.float64) * (f1(b) + f1(am)).astype(np.float64)
+    if k > 1:
+        out[:, 1] = s1
+    if k > 2:
+        out[:, 2] = f2(b) - f2(am)
+    if k > 3:
+        out[:, 3] = s1.astype(np.float64) * (f1(b) + f1(am)).astype(np.float64)
     return out
 
 
-def _powers(d: np.ndarray) -> np.ndarray:
-    """``d**0 .. d**3`` as float64, shape (len(d), 4)."""
+def _powers(d: np.ndarray, k: int = _K) -> np.ndarray:
+    """``d**0 .. d**(k-1)`` as float64, shape (len(d), k)."""
     d = d.astype(np.float64)
-    out = np.empty((len(d), _K), np.float64)
+    out = np.empty((len(d), k), np.float64)
     out[:, 0] = 1.0
-    out[:, 1] = d
-    out[:, 2] = d * d
-    out[:, 3] = out[:, 2] * d
+    for p in range(1, k):
+        out[:, p] = out[:, p - 1] * d
     return out
 
 
@@ -79,48 +81,63 @@ def block_origin(fore: Fore) -> np.ndarray:
     return origin
 
 
-def block_moments(fore: Fore, origin: np.ndarray, weights: np.ndarray | None = None):
-    """Raw moments per label about ``origin`` (local coordinates).
+def block_moments(fore: Fore, origin: np.ndarray, weights: np.ndarray | None = None, k: int = _K):
+    """Raw moments per label about ``origin`` (local coordinates), powers ``0..k-1`` per axis.
 
-    Returns ``mom`` of shape ``(n,) + (4,) * ndim`` and, with per-pixel ``weights``
-    of shape ``(pixels, channels)``, ``wmom`` of shape ``(n, channels) + (4,) * ndim``
+    Returns ``mom`` of shape ``(n,) + (k,) * ndim`` and, with per-pixel ``weights``
+    of shape ``(pixels, channels)``, ``wmom`` of shape ``(n, channels) + (k,) * ndim``
     (else None).
     """
     n, ndim = fore.n, fore.ndim
-    cube = (_K,) * ndim
+    cube = (k,) * ndim
     lab = fore.run_label
     coords = fore.run_coords
     rel = [c - origin[lab, k] for k, c in enumerate(coords)]
-    zsum = _faulhaber(rel[-1], fore.run_length)
+    zsum = _faulhaber(rel[-1], fore.run_length, k)
     mom = np.zeros((n,) + cube, np.float64)
     wmom = None
     wz = None
     if weights is not None:
         nch = weights.shape[1]
         wmom = np.zeros((n, nch) + cube, np.float64)
-        dz = fore.pixel_last - origin[fore.inv, ndim - 1]
-        pz = _powers(dz)  # (pixels, 4)
-        wz = fore.run_sum(weights[:, :, None] * pz[:, None, :])  # (runs, channels, 4)
+        # per run, sum(w * dz**p) for p < k, with dz the last-axis offset from the origin
+        if k == 2:
+            # sum(w * (z - o)) = sum(w * z) - o * sum(w): no per-pixel gather of origins
+            s0 = fore.run_sum(weights)
+            s1 = fore.run_sum(weights * fore.pixel_last.astype(np.float64)[:, None])
+            s1 -= origin[lab, ndim - 1].astype(np.float64)[:, None] * s0
+            wz = np.stack([s0, s1], axis=-1)
+        else:
+            dz = (fore.pixel_last - origin[fore.inv, ndim - 1]).astype(np.float64)[:, None]
+            term = weights.copy()
+            sums = []
+            for p in range(k):
+                sums.append(fore.run_sum(term))
+                if p + 1 < k:
+                    term *= dz
+            wz = np.stack(sums, axis=-1)  # (runs, channels, k)
     runs = len(lab)
     for lo in range(0, runs, RUN_BATCH):
         sl = slice(lo, lo + RUN_BATCH)
         head = np.ones((min(runs, lo + RUN_BATCH) - lo,), np.float64)
         for d in rel[:-1]:
-            head = head[..., None] * _powers(d[sl]).reshape((-1,) + (1,) * (head.ndim - 1) + (_K,))
-        part = head[..., None] * zsum[sl].reshape((-1,) + (1,) * (ndim - 1) + (_K,))
+            head = head[..., None] * _powers(d[sl], k).reshape(
+                (-1,) + (1,) * (head.ndim - 1) + (k,)
+            )
+        part = head[..., None] * zsum[sl].reshape((-1,) + (1,) * (ndim - 1) + (k,))
         mom += group_sum(lab[sl], part, n)
         if wz is not None:
             hw = head[:, None, ...]
-            part = hw[..., None] * wz[sl].reshape(wz[sl].shape[:2] + (1,) * (ndim - 1) + (_K,))
+            part = hw[..., None] * wz[sl].reshape(wz[sl].shape[:2] + (1,) * (ndim - 1) + (k,))
             wmom += group_sum(lab[sl], part, n)
     return mom, wmom
 
 
-def _shift_matrix(t: np.ndarray) -> np.ndarray:
+def _shift_matrix(t: np.ndarray, k: int = _K) -> np.ndarray:
     """``T[m, p, i] = C(p, i) * t[m]**(p - i)`` (0 for i > p): moments about a point ``t`` lower."""
-    pw = _powers(t)  # (m, 4)
-    out = np.zeros((len(t), _K, _K), np.float64)
-    for p in range(_K):
+    pw = _powers(t, k)  # (m, k)
+    out = np.zeros((len(t), k, k), np.float64)
+    for p in range(k):
         for i in range(p + 1):
             out[:, p, i] = _BINOM[p, i] * pw[:, p - i]
     return out
@@ -134,14 +151,15 @@ def shift(mom: np.ndarray, t: np.ndarray, first_axis: int = 1) -> np.ndarray:
     sum((x - a)**i)``, axis by axis.
     """
     ndim = t.shape[1]
+    kk = mom.shape[-1]
     out = mom
     for k in range(ndim):
         if not np.any(t[:, k]):
             continue
         axis = mom.ndim - ndim + k
         x = np.moveaxis(out, axis, -1)
-        tm = _shift_matrix(t[:, k])
-        tm = tm.reshape((len(t),) + (1,) * (x.ndim - 2) + (_K, _K))
+        tm = _shift_matrix(t[:, k], kk)
+        tm = tm.reshape((len(t),) + (1,) * (x.ndim - 2) + (kk, kk))
         y = np.matmul(tm, x[..., None])[..., 0]
         out = np.moveaxis(y, -1, axis)
     return out
@@ -153,10 +171,11 @@ def scaled(mom: np.ndarray, spacing) -> np.ndarray:
     if all(s == 1.0 for s in spacing):
         return mom
     out = mom
+    kk = mom.shape[-1]
     for k, s in enumerate(spacing):
         shape = [1] * out.ndim
-        shape[out.ndim - ndim + k] = _K
-        out = out * (float(s) ** np.arange(_K, dtype=np.float64)).reshape(shape)
+        shape[out.ndim - ndim + k] = kk
+        out = out * (float(s) ** np.arange(kk, dtype=np.float64)).reshape(shape)
     return out
 
 

@@ -14,9 +14,12 @@ The statistic groups a block task can compute (:data:`NEEDS`):
 ``coords``      integer coordinate sums (``csum``), exact;
 ``moments``     raw moments up to order 3 per axis about an integer origin
                 (``origin``, ``mom``; exact for label images below ``2**53``);
-``wmoments``    the same weighted by intensity (``wmom``, per channel);
-``isum``        exact intensity sums: int64 for integer images, float limbs otherwise;
-``isq``         exact sums of squares (``x*x`` split error-free for floats);
+``moments1``    the same up to order 1 (enough for centroids);
+``wmoments``    the same weighted by intensity (``wmom``, per channel; ``wmoments1``);
+``isum``        intensity sums: int64 (exact) for integer images, float64 otherwise;
+``isq``         for variances: exact sums of squares (int64) for 8- and 16-bit images,
+                else per-block mean and centred sum of squares (``mean``, ``m2``) merged
+                with Chan's parallel formula;
 ``wcoords``     exact sums of ``fl(intensity * coordinate)`` (scipy's ``center_of_mass``);
 ``minmax``      minimum and maximum (NaN ignored, ``nnan`` counts NaN);
 ``positions``   value and raster index of the first minimum and maximum;
@@ -37,7 +40,6 @@ import dask.array as da
 import numpy as np
 
 from .._overlap import block_offsets
-from .exact import exact_sums, two_prod
 from .fore import RANGE_FACTOR, Fore, compact
 from .local import PERIMETER_CODES, perimeter_codes, window_codes
 from .moments import block_moments, block_origin
@@ -50,7 +52,9 @@ NEEDS = frozenset(
         "first",
         "coords",
         "moments",
+        "moments1",
         "wmoments",
+        "wmoments1",
         "isum",
         "isq",
         "wcoords",
@@ -82,36 +86,46 @@ def _square_int_path(dtype: np.dtype) -> bool:
     return dtype.kind == "b" or (dtype.kind in "iu" and dtype.itemsize <= 2)
 
 
+def moment_order(needs: frozenset) -> int:
+    """Powers per axis the moment statistics need: 4 (order 3), 2 (order 1) or 0 (none)."""
+    if needs & {"moments", "wmoments"}:
+        return 4
+    if needs & {"moments1", "wmoments1"}:
+        return 2
+    return 0
+
+
 def field_shapes(ndim: int, needs: frozenset, idtype: Any, channels: int) -> dict:
     """Field name -> (shape after the row axis, dtype) for the statistics ``needs``."""
     idtype = np.dtype(np.float64 if idtype is None else idtype)
     c = channels
-    cube = (4,) * ndim
     out: dict[str, tuple] = {"count": ((), np.int64)}
     if "bbox" in needs:
         out["bmin"] = ((ndim,), np.int64)
         out["bmax"] = ((ndim,), np.int64)
     if "first" in needs:
         out["first"] = ((), np.int64)
-    if "coords" in needs or "moments" in needs:
+    k = moment_order(needs)
+    cube = (k,) * ndim
+    if "coords" in needs or k:
         out["csum"] = ((ndim,), np.int64)
-    if "moments" in needs or "wmoments" in needs:
+    if k:
         out["origin"] = ((ndim,), np.int64)
         out["mom"] = (cube, np.float64)
-    if "wmoments" in needs:
+    if needs & {"wmoments", "wmoments1"}:
         out["wmom"] = ((c, *cube), np.float64)
     if "isum" in needs:
         out.update(
-            {"isum": ((c,), np.int64)} if _int_path(idtype) else {"isum_x": ((c, 1), np.float64)}
+            {"isum": ((c,), np.int64)} if _int_path(idtype) else {"isum_f": ((c,), np.float64)}
         )
     if "isq" in needs:
-        out.update(
-            {"isq": ((c,), np.int64)}
-            if _square_int_path(idtype)
-            else {"isq_x": ((c, 1), np.float64)}
-        )
+        if _square_int_path(idtype):
+            out["isq"] = ((c,), np.int64)
+        else:
+            out["mean"] = ((c,), np.float64)
+            out["m2"] = ((c,), np.float64)
     if "wcoords" in needs:
-        out["wcs_x"] = ((ndim, 1), np.float64)
+        out["wcs"] = ((ndim,), np.float64)
     if needs & {"minmax", "positions"}:
         out["imin"] = ((c,), idtype)
         out["imax"] = ((c,), idtype)
@@ -136,61 +150,63 @@ def _extremes(dtype: np.dtype) -> tuple[Any, Any]:
     return info.min, info.max
 
 
-def _intensity_stats(fore: Fore, vals: np.ndarray, needs, out, gshape) -> None:
-    """The intensity fields of one block from the measured pixels' values ``(P, C)``."""
+def _intensity_stats(fore: Fore, vals: np.ndarray, needs, out, gshape, fvals=None) -> None:
+    """The intensity fields of one block from the measured pixels' values ``(P, C)``.
+
+    ``fvals`` is ``vals`` as float64 when the caller has it.
+    """
     n = fore.n
     dtype = vals.dtype
     inv = fore.inv
-    cmax = int(fore.counts.max(initial=0))
     nch = vals.shape[1]
+
+    def as_float():
+        nonlocal fvals
+        if fvals is None:
+            fvals = vals.astype(np.float64, copy=False)
+        return fvals
+
     if "isum" in needs:
         if _int_path(dtype):
             s = np.zeros((n, nch), np.int64)
             np.add.at(s, fore.run_label, fore.run_sum(vals.astype(np.int64)))
             out["isum"] = s
         else:
-            v = vals.astype(np.float64)
-            out["isum_x"] = _limbs([exact_sums(v[:, c], inv, n, cmax) for c in range(nch)])
+            v = as_float()
+            out["isum_f"] = np.stack(
+                [np.bincount(inv, weights=v[:, c], minlength=n)[:n] for c in range(nch)], axis=1
+            )
     if "isq" in needs:
         if _square_int_path(dtype):
             v = vals.astype(np.int64)
+            v *= v
             s = np.zeros((n, nch), np.int64)
-            np.add.at(s, fore.run_label, fore.run_sum(v * v))
+            np.add.at(s, fore.run_label, fore.run_sum(v))
             out["isq"] = s
         else:
-            parts = []
-            for c in range(nch):
-                v = vals[:, c].astype(np.float64)
-                p, e = two_prod(v, v)
-                both = np.concatenate([p, e])
-                parts.append(exact_sums(both, np.concatenate([inv, inv]), n, 2 * cmax))
-            out["isq_x"] = _limbs(parts)
+            v = as_float()
+            cnt = fore.counts.astype(np.float64)[:, None]
+            s = np.stack(
+                [np.bincount(inv, weights=v[:, c], minlength=n)[:n] for c in range(nch)], axis=1
+            )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mean = s / cnt
+            dev = v - mean[inv]
+            dev *= dev
+            out["mean"] = mean
+            out["m2"] = np.stack(
+                [np.bincount(inv, weights=dev[:, c], minlength=n)[:n] for c in range(nch)], axis=1
+            )
     if "wcoords" in needs:
-        v = vals[:, 0].astype(np.float64)
+        v = as_float()[:, 0]
         coords = np.unravel_index(fore.nz, fore.shape)
         parts = []
         for k, c in enumerate(coords):
             g = (c + fore.offset[k]).astype(np.float64)
-            parts.append(exact_sums(v * g, inv, n, cmax))
-        out["wcs_x"] = _limbs(parts)
+            parts.append(np.bincount(inv, weights=v * g, minlength=n)[:n])
+        out["wcs"] = np.stack(parts, axis=1) if parts else np.zeros((n, 0))
     if needs & {"minmax", "positions"}:
-        lo, hi = _extremes(dtype)
-        fmin, fmax = (np.fmin, np.fmax) if dtype.kind == "f" else (np.minimum, np.maximum)
-        imin = np.full((n, nch), hi, dtype)
-        imax = np.full((n, nch), lo, dtype)
-        fmin.at(imin, fore.run_label, fore.run_reduce(fmin, vals))
-        fmax.at(imax, fore.run_label, fore.run_reduce(fmax, vals))
-        out["imin"] = imin
-        out["imax"] = imax
-        nnan = np.zeros((n, nch), np.int64)
-        if dtype.kind == "f":
-            isnan = np.isnan(vals)
-            if isnan.any():
-                np.add.at(nnan, fore.run_label, fore.run_sum(isnan.astype(np.int64)))
-            fully = nnan == fore.counts[:, None]
-            imin[fully] = np.nan
-            imax[fully] = np.nan
-        out["nnan"] = nnan
+        _extreme_stats(fore, vals, out)
     if "positions" in needs:
         v = vals[:, 0]
         for prefix, pick, last in (
@@ -212,11 +228,34 @@ def _intensity_stats(fore: Fore, vals: np.ndarray, needs, out, gshape) -> None:
             out[f"{prefix}_i"] = fore.global_index(pos, gshape)
 
 
-def _limbs(parts: list[np.ndarray]) -> np.ndarray:
-    """Stack per-column limbs ``(n, K_c)`` into ``(n, columns, K)``."""
-    from .exact import pad_limbs
-
-    return np.stack(pad_limbs(parts), axis=1)
+def _extreme_stats(fore: Fore, vals: np.ndarray, out) -> None:
+    """``imin``/``imax`` (NaN ignored unless a label is all NaN) and ``nnan`` per label."""
+    n, nch, dtype = fore.n, vals.shape[1], vals.dtype
+    lo, hi = _extremes(dtype)
+    imin = np.full((n, nch), hi, dtype)
+    imax = np.full((n, nch), lo, dtype)
+    # NaN propagates through minimum/maximum: only labels that hold one need more work
+    np.minimum.at(imin, fore.run_label, fore.run_reduce(np.minimum, vals))
+    np.maximum.at(imax, fore.run_label, fore.run_reduce(np.maximum, vals))
+    nnan = np.zeros((n, nch), np.int64)
+    if dtype.kind == "f":
+        bad = np.isnan(imin).any(axis=1)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            sel = np.isin(fore.inv, rows)
+            sub, lab = vals[sel], fore.inv[sel]
+            lo_, hi_ = np.full((n, nch), np.inf), np.full((n, nch), -np.inf)
+            np.fmin.at(lo_, lab, sub)
+            np.fmax.at(hi_, lab, sub)
+            np.add.at(nnan, lab, np.isnan(sub).astype(np.int64))
+            fully = nnan == fore.counts[:, None]
+            lo_[fully] = np.nan
+            hi_[fully] = np.nan
+            imin[rows] = lo_[rows]
+            imax[rows] = hi_[rows]
+    out["imin"] = imin
+    out["imax"] = imax
+    out["nnan"] = nnan
 
 
 def measure_block(
@@ -246,7 +285,8 @@ def measure_block(
         out["bmax"] = bmax + np.asarray(fore.offset, np.int64)
     if "first" in needs:
         out["first"] = fore.global_index(fore.first, gshape)
-    if needs & {"coords", "moments", "wmoments"}:
+    order = moment_order(needs)
+    if "coords" in needs or order:
         csum = np.zeros((n, ndim), np.int64)
         length = fore.run_length
         for k, c in enumerate(fore.run_coords):
@@ -255,22 +295,21 @@ def measure_block(
                 np.int64
             )
         out["csum"] = csum + fore.counts[:, None] * np.asarray(fore.offset, np.int64)
-    vals = None
+    vals = fvals = None
     if img is not None:
-        flat = img.reshape((fore.size, -1))
+        flat = img.reshape((fore.size, 1 if img.ndim == lab.ndim else img.shape[-1]))
         vals = flat[fore.nz]
-    if needs & {"moments", "wmoments"}:
+        if needs & {"wmoments", "wmoments1"}:
+            fvals = vals.astype(np.float64, copy=False)
+    if order:
         origin = block_origin(fore)
-        weights = None
-        if "wmoments" in needs:
-            weights = vals.astype(np.float64)
-        mom, wmom = block_moments(fore, origin, weights)
+        mom, wmom = block_moments(fore, origin, fvals, order)
         out["origin"] = origin + np.asarray(fore.offset, np.int64)
         out["mom"] = mom
         if wmom is not None:
             out["wmom"] = wmom
     if vals is not None and needs & {"isum", "isq", "wcoords", "minmax", "positions"}:
-        _intensity_stats(fore, vals, needs, out, gshape)
+        _intensity_stats(fore, vals, needs, out, gshape, fvals)
     if "perimeter" in needs:
         out["perim"] = perimeter_codes(padded, halo, fore.labels)
     if "euler" in needs:

@@ -2,8 +2,8 @@
 
 A table is a dict of numpy arrays with the same first axis, sorted by ``(image,
 label)``. Every field merges by one rule (:data:`FIELD_OPS`): counts and integer
-sums add, bounds take the minimum or maximum, exact float sums merge their limbs
-(:mod:`.exact`), moments move to a common origin first (:mod:`.moments`), and the
+sums add, bounds take the minimum or maximum, variances merge by Chan's formula,
+moments move to a common origin first (:mod:`.moments`), and the
 positions of extrema keep the first occurrence of the extreme value.
 """
 
@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from .exact import merge_limbs, pad_limbs
 from .moments import shift
 
 #: How each field merges.
@@ -25,9 +24,10 @@ FIELD_OPS = {
     "first": "min",
     "isum": "add",
     "isq": "add",
-    "isum_x": "limbs",
-    "isq_x": "limbs",
-    "wcs_x": "limbs",
+    "isum_f": "add",
+    "mean": "chan",
+    "m2": "chan",
+    "wcs": "add",
     "imin": "min",
     "imax": "max",
     "nnan": "add",
@@ -46,13 +46,10 @@ FIELD_OPS = {
 
 
 def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Stack the rows of tables with the same fields (limbs padded to one width)."""
+    """Stack the rows of tables with the same fields."""
     out = {}
     for k in parts[0]:
-        arrays = [p[k] for p in parts]
-        if FIELD_OPS.get(k) == "limbs":
-            arrays = pad_limbs(arrays)
-        out[k] = np.concatenate(arrays)
+        out[k] = np.concatenate([p[k] for p in parts])
     return out
 
 
@@ -93,7 +90,6 @@ def group(cat: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     if len(starts) == len(lab):
         return cat
     gid = np.cumsum(change) - 1
-    ng = len(starts)
     out = {"image": img[starts], "label": lab[starts]}
     for k, v in cat.items():
         op = FIELD_OPS.get(k)
@@ -103,11 +99,10 @@ def group(cat: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             out[k] = _nan_reduce(np.minimum, np.fmin, v, starts, cat, k)
         elif op == "max":
             out[k] = _nan_reduce(np.maximum, np.fmax, v, starts, cat, k)
-        elif op == "limbs":
-            cols = [merge_limbs(v[:, c, :], gid, ng) for c in range(v.shape[1])]
-            out[k] = np.stack(pad_limbs(cols), axis=1)
     if "origin" in cat:
         _group_moments(cat, out, gid, starts)
+    if "m2" in cat:
+        _group_chan(cat, out, gid, starts)
     for prefix, largest, last in (
         ("pmin", False, False),
         ("pmax", True, False),
@@ -125,6 +120,20 @@ def _nan_reduce(ufunc, fufunc, v, starts, cat, key):
     if key in ("imin", "imax") and v.dtype.kind == "f":
         return fufunc.reduceat(v, starts, axis=0)
     return ufunc.reduceat(v, starts, axis=0)
+
+
+def _group_chan(cat, out, gid, starts) -> None:
+    """Chan et al.'s parallel merge of per-part ``(count, mean, M2)``, per channel."""
+    n_i = cat["count"].astype(np.float64)[:, None]
+    n = np.add.reduceat(n_i, starts, axis=0)
+    mean_i = np.nan_to_num(cat["mean"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.add.reduceat(n_i * mean_i, starts, axis=0) / n
+    dev = mean_i - mean[gid]
+    out["mean"] = mean
+    out["m2"] = np.add.reduceat(np.nan_to_num(cat["m2"]), starts, axis=0) + np.add.reduceat(
+        n_i * dev * dev, starts, axis=0
+    )
 
 
 def _group_moments(cat, out, gid, starts) -> None:

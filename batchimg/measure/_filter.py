@@ -303,6 +303,8 @@ def remove_small_objects(
             f"ar must be a bool or integer array; got dtype {x.dtype}. "
             "Hint: threshold or label the image first."
         )
+    if out is not None and np.dtype(out.dtype) != x.dtype:
+        x = x.astype(out.dtype)  # scikit-image works on ``out`` (ar copied into it)
     inclusive = True
     threshold = max_size
     if min_size is not DEPRECATED:

@@ -128,7 +128,48 @@ def _median_finish(data, mode, index, dtype, filler):
     return out.reshape(index.shape)
 
 
-def median(input: Any, labels: Any = None, index: Any = None) -> da.Array:  # noqa: D103
+def median(input: Any, labels: Any = None, index: Any = None) -> da.Array:
+    """Equals ``scipy.ndimage.median(input, labels, index)`` on the whole arrays, exactly.
+
+    The median of each region, with scipy's ``labels``/``index`` rules (see
+    :func:`batchimg.measure.mean`). Exactness: the region's values are gathered from
+    the blocks (memory: the measured pixels) and put in scipy's order, and scipy's
+    arithmetic runs on them, so the result is scipy's bit for bit for any chunking --
+    for an absent label too (scipy then gives the smallest value of the smallest
+    label, its quirk, reproduced from a per-block minimum).
+
+    Parameters
+    ----------
+    input : array_like or dask.array.Array
+        The values.
+    labels : array_like or dask.array.Array, optional
+        The regions.
+    index : label or sequence of labels, optional
+        The labels to measure.
+
+    Returns
+    -------
+    dask.array.Array
+        float64 (``input``'s float dtype for float input), of the index's shape; for a
+        single region it computes to a numpy scalar.
+
+    Raises
+    ------
+    InputTypeError
+        If ``input`` is complex or not numeric.
+    InputError
+        If ``labels`` does not broadcast to ``input``.
+
+    See Also
+    --------
+    scipy.ndimage.median : The oracle.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> median(np.array([1.0, 5.0, 2.0, 7.0]), np.array([1, 1, 1, 2]), [1, 2]).compute()
+    array([2., 7.])
+    """
     img, lab, mode, idx, _ = setup(input, labels, index)
     data = gather(img, lab, mode, idx)
     single = mode != "many"
@@ -200,7 +241,7 @@ def _hist_block(lab, img, mode, index, edges):
     return counts, found
 
 
-def histogram(  # noqa: D103
+def histogram(
     input: Any,
     min: Any,
     max: Any,
@@ -254,13 +295,26 @@ def _comprehension(
     return output.reshape(shape)
 
 
-def _single_comprehension(data, func, pass_positions):
+def _single_comprehension(data, func, pass_positions, out_dtype):
     positions, _, values = data
     value = func(values, positions) if pass_positions else func(values)
-    return _obj(value)
+    out = np.empty((), out_dtype)
+    try:
+        out[()] = value
+    except (TypeError, ValueError):  # a value out_dtype cannot hold: scipy returns it as is
+        out = _obj(value)
+    return out
 
 
-def labeled_comprehension(  # noqa: D103
+def _single(data, func, pass_positions, out_dtype) -> da.Array:
+    """``func`` of one group's values, as a 0-d array of ``out_dtype`` (computes to a scalar)."""
+    out_dtype = np.dtype(out_dtype)
+    value = dask.delayed(_single_comprehension, pure=True)(data, func, pass_positions, out_dtype)
+    x = da.from_delayed(value, shape=(), dtype=out_dtype, meta=np.empty((), out_dtype))
+    return structured(x, "scalar")
+
+
+def labeled_comprehension(
     input: Any,
     labels: Any,
     index: Any,
@@ -269,24 +323,69 @@ def labeled_comprehension(  # noqa: D103
     default: Any,
     pass_positions: bool = False,
 ) -> da.Array:
+    """Equals ``scipy.ndimage.labeled_comprehension(...)`` on the whole arrays, exactly.
+
+    ``func`` of each region's values (and, with ``pass_positions``, their raster
+    indices in the whole array), ``default`` for an absent label, as ``out_dtype``.
+    Exactness: the pixels whose label lies between the smallest and largest of
+    ``index`` are gathered from the blocks and put back in raster order, and scipy's
+    own steps run on them (the same sort), so ``func`` sees each region's values in
+    the same order as under scipy, and the result is scipy's for any chunking.
+    Memory is that of the gathered pixels.
+
+    Parameters
+    ----------
+    input : array_like or dask.array.Array
+        The values.
+    labels : array_like or dask.array.Array or None
+        The regions; None applies ``func`` to the whole array (then ``index`` must
+        be None).
+    index : label, sequence of labels, or None
+        The labels; None applies ``func`` to all pixels with a label > 0.
+    func : callable
+        ``func(values)`` or ``func(values, positions)``.
+    out_dtype : dtype
+        The result's dtype.
+    default : scalar
+        The value for a label absent from ``labels``.
+    pass_positions : bool
+        Pass the raster indices too.
+
+    Returns
+    -------
+    dask.array.Array
+        ``out_dtype`` of the index's shape; for a scalar (or None) index a 0-d array
+        that computes to a numpy scalar.
+
+    Raises
+    ------
+    InputError
+        If ``index`` is given without ``labels``, or ``labels`` does not broadcast.
+    InvalidParameterError
+        If ``func`` is not callable, or ``index`` cannot be cast to the labels' dtype
+        without loss.
+
+    See Also
+    --------
+    scipy.ndimage.labeled_comprehension : The oracle.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array([1.0, 2.0, 4.0]); lab = np.array([1, 1, 2])
+    >>> labeled_comprehension(a, lab, [1, 2, 3], np.mean, float, -1).compute()
+    array([ 1.5,  4. , -1. ])
+    """
     if not callable(func):
         raise InvalidParameterError(f"func must be callable; got {func!r}.")
     if labels is None:
         if index is not None:
             raise InputError("index without defined labels: labels must be given with index.")
         img, lab, _, _, _ = setup(input, None, None)
-        data = gather(img, lab, "all", None)
-        value = dask.delayed(_single_comprehension, pure=True)(data, func, pass_positions)
-        return structured(
-            da.from_delayed(value, shape=(), dtype=object, meta=np.empty((), object)), "raw"
-        )
+        return _single(gather(img, lab, "all", None), func, pass_positions, out_dtype)
     img, lab, mode, idx, _ = setup(input, labels, None)
     if index is None:
-        data = gather(img, lab, "positive", None)
-        value = dask.delayed(_single_comprehension, pure=True)(data, func, pass_positions)
-        return structured(
-            da.from_delayed(value, shape=(), dtype=object, meta=np.empty((), object)), "raw"
-        )
+        return _single(gather(img, lab, "positive", None), func, pass_positions, out_dtype)
     as_scalar = np.isscalar(index)
     index = np.atleast_1d(index)
     if index.dtype == object or index.dtype.kind not in "biuf":

@@ -78,15 +78,14 @@ def join(*children, boxes, finish) -> dict:
             pending.setdefault(i, []).extend(parts)
     expected = boxes["expected"]
     for i in [i for i, parts in pending.items() if len(parts) == expected[i]]:
-        done[i] = finish(i, pending.pop(i))
+        done[i] = finish(boxes, i, pending.pop(i))
     return {"pending": pending, "done": done}
 
 
 class Finish:
     """Assemble one region's crop from its pieces and measure it (picklable)."""
 
-    def __init__(self, boxes, props, spacing, extra, stack, idtype, channels):
-        self.boxes = boxes
+    def __init__(self, props, spacing, extra, stack, idtype, channels):
         self.props = props
         self.spacing = spacing
         self.extra = extra
@@ -94,8 +93,8 @@ class Finish:
         self.idtype = idtype
         self.channels = channels
 
-    def __call__(self, i: int, parts: list) -> dict:
-        bmin, bmax = self.boxes["bmin"][i], self.boxes["bmax"][i]
+    def __call__(self, boxes: dict, i: int, parts: list) -> dict:
+        bmin, bmax = boxes["bmin"][i], boxes["bmax"][i]
         shape = tuple(int(b - a + 1) for a, b in zip(bmin, bmax, strict=True))
         mask = np.zeros(shape, bool)
         img = None
@@ -132,7 +131,6 @@ def objects_delayed(
     boxes = dask.delayed(plan, pure=True)(table, labels.chunks, stack, limit)
     channels = None if intensity is None or intensity.ndim == labels.ndim else intensity.shape[-1]
     finish = Finish(
-        boxes,
         tuple(props),
         spacing,
         tuple(extra),

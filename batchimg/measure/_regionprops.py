@@ -214,19 +214,23 @@ def regionprops_table(
     properties, separator=separator, extra_properties=extra_properties,
     spacing=spacing)`` on the whole arrays: a dict of numpy columns with the same
     names (``bbox-0``, ``moments_central-1-2``, ``intensity_mean-0`` for channel 0 of
-    a multichannel image ...), order and dtypes, rows sorted by label. Integer
-    columns are equal. Float columns: ``perimeter``, ``perimeter_crofton``,
-    ``euler_number``, ``area*``, ``extent``, ``bbox``, ``centroid``,
-    ``centroid_local``, ``moments`` (of a label image, below ``2**53``) and every
-    per-object property are scikit-image's exactly and do not depend on the
-    chunking; intensity means are the float64 nearest the exact sum divided by the
-    count (exactly scikit-image's for integer images); the moment-derived ones
-    (central, normalized and Hu moments, inertia tensor and eigenvalues,
-    eccentricity, orientation, axis lengths, weighted moments, weighted centroids)
-    and ``intensity_std`` agree with scikit-image within ``1e-9`` relative to the
-    raw moment of the same order about the bounding-box corner (tested); both are
-    roundings of the same exact quantity. Unlike scikit-image, every nonzero label
-    is a region (negative ones too) and bool label images are accepted.
+    a multichannel image ...), order and dtypes, rows sorted by label.
+
+    Exactness, tested against scikit-image across chunkings: integer columns are
+    equal; so are, bit for bit and whatever the chunking, ``area``, ``area_bbox``,
+    ``extent``, ``equivalent_diameter_area``, ``centroid`` and ``centroid_local``
+    (without spacing), ``moments`` (raw moments of the region mask below ``2**53``),
+    ``perimeter``, ``perimeter_crofton``, ``euler_number`` and every per-object
+    property; ``intensity_mean``/``intensity_min``/``intensity_max`` and the weighted
+    centroids and raw weighted moments of integer intensity images. The other float
+    columns are roundings of the same exact quantities by another order of
+    operations: central, normalized and Hu moments, the inertia tensor and its
+    eigenvalues, eccentricity, orientation and the weighted moments agree within
+    ``1e-9`` relative to the raw moment of the same order about the bounding-box
+    corner (the scale of their terms); ``intensity_std`` and float-image means within
+    ``(n + 8) * 2**-53`` relative; axis lengths within ``1e-6`` (a square root of a
+    difference of eigenvalues). Unlike scikit-image, every nonzero label is a region
+    (negative ones too) and bool label images are accepted.
 
     The module docstring lists which properties come from the one pass of
     per-block partial sums and which are measured per object from its
