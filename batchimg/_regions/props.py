@@ -517,14 +517,15 @@ def variance_from(t: dict, count: np.ndarray, nch: int) -> np.ndarray:
 
     8- and 16-bit images: ``(Q - S**2 / n) / n`` in double-double from the exact sums
     ``S`` and ``Q`` (within one ulp unless ``Q / M2`` exceeds ``2**50``). Other images:
-    ``M2 / n`` from per-block centred sums merged with Chan's formula (relative
-    error at most about ``(n + 8) * 2**-53``).
+    ``(Q - L**2 / n) / n`` from sums of ``x - c`` and ``(x - c)**2`` about a centre ``c``
+    near the mean (relative error about ``(n + 8) * 2**-53``, whatever the mean).
     """
     n = count.astype(np.float64)
     out = np.empty((len(n), nch), np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if "m2" in t:
-            return np.where(n[:, None] > 0, t["m2"] / n[:, None], np.nan)
+        if "q2" in t:
+            m2 = t["q2"] - t["l1"] * t["l1"] / n[:, None]
+            return np.where(n[:, None] > 0, np.maximum(m2, 0.0) / n[:, None], np.nan)
         for c in range(nch):
             s = _dd_int(t["isum"][:, c])
             q = _dd_int(t["isq"][:, c])

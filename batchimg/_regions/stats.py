@@ -18,8 +18,8 @@ The statistic groups a block task can compute (:data:`NEEDS`):
 ``wmoments``    the same weighted by intensity (``wmom``, per channel; ``wmoments1``);
 ``isum``        intensity sums: int64 (exact) for integer images, float64 otherwise;
 ``isq``         for variances: exact sums of squares (int64) for 8- and 16-bit images,
-                else per-block mean and centred sum of squares (``mean``, ``m2``) merged
-                with Chan's parallel formula;
+                else sums of ``x - c`` and ``(x - c)**2`` about a per-block centre ``c``
+                near the mean (``centre``, ``l1``, ``q2``), re-centred when merged;
 ``wcoords``     exact sums of ``fl(intensity * coordinate)`` (scipy's ``center_of_mass``);
 ``minmax``      minimum and maximum (NaN ignored, ``nnan`` counts NaN);
 ``positions``   value and raster index of the first minimum and maximum;
@@ -40,6 +40,7 @@ import dask.array as da
 import numpy as np
 
 from .._overlap import block_offsets
+from . import graphs as G
 from .fore import RANGE_FACTOR, Fore, compact
 from .local import PERIMETER_CODES, perimeter_codes, window_codes
 from .moments import block_moments, block_origin
@@ -122,8 +123,9 @@ def field_shapes(ndim: int, needs: frozenset, idtype: Any, channels: int) -> dic
         if _square_int_path(idtype):
             out["isq"] = ((c,), np.int64)
         else:
-            out["mean"] = ((c,), np.float64)
-            out["m2"] = ((c,), np.float64)
+            out["centre"] = ((c,), np.float64)
+            out["l1"] = ((c,), np.float64)
+            out["q2"] = ((c,), np.float64)
     if "wcoords" in needs:
         out["wcs"] = ((ndim,), np.float64)
     if needs & {"minmax", "positions"}:
@@ -190,16 +192,20 @@ def _intensity_stats(fore: Fore, vals: np.ndarray, needs, out, gshape, fvals=Non
                 [np.bincount(inv, weights=v[:, c], minlength=n)[:n] for c in range(nch)], axis=1
             )
             with np.errstate(divide="ignore", invalid="ignore"):
-                mean = s / cnt
-            dev = v - mean[inv]
+                centre = np.nan_to_num(s / cnt)
+            # about a centre near the mean the differences are exact (Sterbenz) and small
+            dev = v - centre[inv]
+            out["centre"] = centre
+            out["l1"] = np.stack(
+                [np.bincount(inv, weights=dev[:, c], minlength=n)[:n] for c in range(nch)], axis=1
+            )
             dev *= dev
-            out["mean"] = mean
-            out["m2"] = np.stack(
+            out["q2"] = np.stack(
                 [np.bincount(inv, weights=dev[:, c], minlength=n)[:n] for c in range(nch)], axis=1
             )
     if "wcoords" in needs:
         v = as_float()[:, 0]
-        coords = np.unravel_index(fore.nz, fore.shape)
+        coords = np.unravel_index(fore.nz, fore.shape) if fore.ndim else ()
         parts = []
         for k, c in enumerate(coords):
             g = (c + fore.offset[k]).astype(np.float64)
@@ -366,16 +372,18 @@ def block_stats(
     offset: Sequence[int],
     gshape: Sequence[int],
     needs: frozenset,
-    stack: bool,
+    stack: bool = False,
     halo: int = 0,
     background: bool = False,
+    pad: tuple[int, ...] = (),
 ) -> dict[str, np.ndarray]:
     """Compute the partial statistics table of one block.
 
     ``offset`` is the block's start in the whole array, ``gshape`` the whole
     array's shape. With ``stack``, axis 0 indexes images: each image of the block
     is measured on its own and coordinates exclude axis 0. With ``halo`` > 0,
-    ``lab`` carries that many pixels of neighbouring labels on every (measured) side.
+    ``lab`` carries that many pixels of neighbouring labels on every (measured) side,
+    except on the axes where ``pad`` says how many pixels of background to add.
     """
     lab = np.asarray(lab)
     if img is not None:
@@ -386,6 +394,8 @@ def block_stats(
         lab = lab.view(np.uint8)
     padded = None
     if halo:
+        if any(pad):
+            lab = np.pad(lab, [(p, p) for p in pad])
         padded = lab
         core = tuple(
             slice(0, None) if (stack and a == 0) else slice(halo, lab.shape[a] - halo)
@@ -451,34 +461,60 @@ def stats_delayed(
     """
     halo = halo_of(needs)
     source = labels
+    pad: tuple[int, ...] = ()
     if halo:
-        depth = {a: (0 if (stack and a == 0) else halo) for a in range(labels.ndim)}
+        measured = [not (stack and a == 0) for a in range(labels.ndim)]
         chunks = tuple(
-            c if not depth[a] or min(c) >= halo else _at_least(halo, c)
+            c if not measured[a] or min(c) >= halo else _at_least(halo, c)
             for a, c in enumerate(labels.chunks)
         )
         if chunks != labels.chunks:
             labels = labels.rechunk(chunks)
             if intensity is not None:
                 intensity = intensity.rechunk(chunks + intensity.chunks[labels.ndim :])
-        source = da.overlap.overlap(labels, depth=depth, boundary=0)
-    lab_blocks = source.to_delayed()
-    img_blocks = None if intensity is None else intensity.to_delayed()
-    parts = []
-    kernel = dask.delayed(block_stats, pure=True)
-    for idx, off in block_offsets(labels.chunks):
-        img = None
-        if img_blocks is not None:
-            img = img_blocks[idx + (0,) * (img_blocks.ndim - len(idx))]
-        parts.append(
-            kernel(lab_blocks[idx], img, off, labels.shape, needs, stack, halo, background)
-        )
-    if not parts:
+        # neighbours' labels come through the overlap; an axis of one chunk has none and
+        # is padded with background in the task (also when it is shorter than the halo)
+        depth = {
+            a: halo if measured[a] and len(labels.chunks[a]) > 1 else 0 for a in range(labels.ndim)
+        }
+        pad = tuple(halo if measured[a] and not depth[a] else 0 for a in range(labels.ndim))
+        source = labels
+        if any(depth.values()):
+            source = da.overlap.overlap(labels, depth=depth, boundary=0)
+    if labels.npartitions == 0:
         ndim = labels.ndim - 1 if stack else labels.ndim
         idtype = None if intensity is None else intensity.dtype
         nch = 1 if intensity is None or intensity.ndim == labels.ndim else intensity.shape[-1]
         return dask.delayed(empty_table, pure=True)(ndim, needs, idtype, nch)
-    return tree_reduce(parts, split_every)
+    name = G.name_of(
+        "block_stats",
+        source.name,
+        None if intensity is None else intensity.name,
+        needs,
+        stack,
+        halo,
+        background,
+        pad,
+    )
+    dsk: dict = {}
+    keys = G.block_tasks(
+        dsk,
+        name,
+        block_stats,
+        [source, intensity],
+        labels.chunks,
+        extra=lambda idx, off: {
+            "offset": off,
+            "gshape": labels.shape,
+            "needs": needs,
+            "stack": stack,
+            "halo": halo,
+            "background": background,
+            "pad": pad,
+        },
+    )
+    root = G.tree(dsk, f"merge-{name}", list(keys.values()), merge, split_every)
+    return G.delayed(dsk, name, root, [source, intensity])
 
 
 __all__ = [

@@ -25,8 +25,9 @@ FIELD_OPS = {
     "isum": "add",
     "isq": "add",
     "isum_f": "add",
-    "mean": "chan",
-    "m2": "chan",
+    "centre": "shifted",
+    "l1": "shifted",
+    "q2": "shifted",
     "wcs": "add",
     "imin": "min",
     "imax": "max",
@@ -101,8 +102,8 @@ def group(cat: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             out[k] = _nan_reduce(np.maximum, np.fmax, v, starts, cat, k)
     if "origin" in cat:
         _group_moments(cat, out, gid, starts)
-    if "m2" in cat:
-        _group_chan(cat, out, gid, starts)
+    if "q2" in cat:
+        _group_shifted(cat, out, gid, starts)
     for prefix, largest, last in (
         ("pmin", False, False),
         ("pmax", True, False),
@@ -122,18 +123,19 @@ def _nan_reduce(ufunc, fufunc, v, starts, cat, key):
     return ufunc.reduceat(v, starts, axis=0)
 
 
-def _group_chan(cat, out, gid, starts) -> None:
-    """Chan et al.'s parallel merge of per-part ``(count, mean, M2)``, per channel."""
+def _group_shifted(cat, out, gid, starts) -> None:
+    """Merge sums about per-part centres ``c_i`` at the group's first centre ``c``.
+
+    With ``d = c_i - c`` (exact for nearby centres): ``L = sum(L_i + n_i d)`` and
+    ``Q = sum(Q_i + 2 d L_i + n_i d**2)``: every term has the scale of the spread of
+    the values, not of their mean, so no digits cancel.
+    """
     n_i = cat["count"].astype(np.float64)[:, None]
-    n = np.add.reduceat(n_i, starts, axis=0)
-    mean_i = np.nan_to_num(cat["mean"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = np.add.reduceat(n_i * mean_i, starts, axis=0) / n
-    dev = mean_i - mean[gid]
-    out["mean"] = mean
-    out["m2"] = np.add.reduceat(np.nan_to_num(cat["m2"]), starts, axis=0) + np.add.reduceat(
-        n_i * dev * dev, starts, axis=0
-    )
+    centre = cat["centre"][starts]
+    d = cat["centre"] - centre[gid]
+    out["centre"] = centre
+    out["l1"] = np.add.reduceat(cat["l1"] + n_i * d, starts, axis=0)
+    out["q2"] = np.add.reduceat(cat["q2"] + (2 * cat["l1"] + n_i * d) * d, starts, axis=0)
 
 
 def _group_moments(cat, out, gid, starts) -> None:

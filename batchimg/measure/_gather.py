@@ -19,14 +19,14 @@ import dask
 import dask.array as da
 import numpy as np
 
-from .. import _regions as R
 from .._overlap import as_dask
+from .._regions import graphs as G
 from ..errors import InputError, InvalidParameterError
 from ._scipy import normalize_index, setup
 from ._structured import structured
 
 
-def _pieces(lab, img, offset, gshape, mode, index, with_values=True):
+def _pieces(lab, img, *, offset, gshape, mode, index, with_values=True):
     """(raster index, label, value) of the selected pixels of one block."""
     lab = np.asarray(lab)
     if mode == "all":
@@ -58,23 +58,36 @@ def _joined(*parts):
 
 def gather(img, lab, mode, index, with_values=True) -> Any:
     """A delayed ``[positions, labels(, values)]`` of the selected pixels, in raster order."""
-    lab_blocks = lab.to_delayed().ravel()
-    img_blocks = None if img is None else img.to_delayed().ravel()
-    cut = dask.delayed(_pieces, pure=True)
-    parts = []
-    for k, (_, off) in enumerate(R.block_offsets(lab.chunks)):
-        parts.append(
-            cut(
-                lab_blocks[k],
-                None if img is None else img_blocks[k],
-                off,
-                lab.shape,
-                mode,
-                index,
-                with_values,
-            )
-        )
-    return dask.delayed(_joined, pure=True)(*parts)
+    name = G.name_of(
+        "gather", None if img is None else img.name, lab.name, mode, index, with_values
+    )
+    dsk: dict = {}
+    keys = G.block_tasks(
+        dsk,
+        name,
+        _pieces,
+        [lab, img],
+        lab.chunks,
+        extra=lambda idx, off: {
+            "offset": off,
+            "gshape": lab.shape,
+            "mode": mode,
+            "index": index,
+            "with_values": with_values,
+        },
+    )
+    root = (f"join-{name}",)
+    dsk[root] = (_joined, *keys.values())
+    return G.delayed(dsk, name, root, [lab, img])
+
+
+def _per_block(prefix, func, lab, img, *args, combine=None):
+    """One ``func(lab_block, img_block, *args)`` per block; a tree of ``combine`` over them."""
+    name = G.name_of(prefix, lab.name, None if img is None else img.name, args)
+    dsk: dict = {}
+    keys = G.block_tasks(dsk, name, func, [lab, img], lab.chunks, tail=args)
+    root = G.tree(dsk, f"combine-{name}", list(keys.values()), combine)
+    return G.delayed(dsk, name, root, [lab, img])
 
 
 def _lowest(lab, img):
@@ -89,16 +102,20 @@ def _lowest(lab, img):
     return low, (good.min() if good.size else vals[0])
 
 
-def _lowest_of(*parts):
+def _lowest_pair(*parts):
+    """Combine ``(label, value)`` pairs of :func:`_lowest` (the same rule, over blocks)."""
     parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
     low = min(p[0] for p in parts)
     vals = np.array([p[1] for p in parts if p[0] == low])
     good = vals[~np.isnan(vals)] if vals.dtype.kind == "f" else vals
-    return good.min() if good.size else vals[0]
+    return low, (good.min() if good.size else vals[0])
 
 
 def _median_finish(data, mode, index, dtype, filler):
     _, labels, vals = data
+    filler = None if filler is None else filler[1]
     if mode != "many":
         if vals.size == 0:
             return np.array(np.nan)
@@ -179,11 +196,7 @@ def median(input: Any, labels: Any = None, index: Any = None) -> da.Array:
         dtype = np.dtype(np.float64) if img.dtype.kind in "biu" else img.dtype
     filler = None
     if not single:
-        lows = [
-            dask.delayed(_lowest, pure=True)(a, b)
-            for a, b in zip(lab.to_delayed().ravel(), img.to_delayed().ravel(), strict=True)
-        ]
-        filler = dask.delayed(_lowest_of, pure=True)(*lows)
+        filler = _per_block("lowest", _lowest, lab, img, combine=_lowest_pair)
     value = dask.delayed(_median_finish, pure=True)(data, mode, idx, dtype, filler)
     shape = () if single else idx.shape
     x = da.from_delayed(value, shape=shape, dtype=dtype, meta=np.empty((0,) * len(shape), dtype))
@@ -254,15 +267,7 @@ def histogram(
         edges = np.linspace(min, max, bins + 1)
     except TypeError:
         raise InvalidParameterError(f"bins must be a positive integer; got {bins!r}.") from None
-    parts = [
-        dask.delayed(_hist_block, pure=True)(a, b, mode, idx, edges)
-        for a, b in zip(lab.to_delayed().ravel(), img.to_delayed().ravel(), strict=True)
-    ]
-    while len(parts) > 1:
-        parts = [
-            dask.delayed(_hist_sum, pure=True)(*parts[i : i + 8]) for i in range(0, len(parts), 8)
-        ]
-    total = parts[0]
+    total = _per_block("histogram", _hist_block, lab, img, mode, idx, edges, combine=_hist_sum)
     value = dask.delayed(_hist_finish, pure=True)(total, mode, idx)
     if mode != "many":
         x = da.from_delayed(value, shape=(), dtype=object, meta=np.empty((), object))

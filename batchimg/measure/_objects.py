@@ -11,18 +11,18 @@ the regions, not the image. The graph is static (nothing is computed to build it
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-import dask
 import dask.array as da
 import numpy as np
 
 from .. import _regions as R
-from .._overlap import block_offsets
+from .._regions import graphs as G
 
 
-def plan(table: dict, chunks: tuple, stack: bool, limit: int) -> dict:
+def plan(table: dict, *, chunks: tuple, stack: bool, limit: int) -> dict:
     """The regions' boxes and how many blocks each box meets (checks the crop limit)."""
     labels, bmin, bmax = table["label"], table["bmin"], table["bmax"]
     image = table["image"]
@@ -47,7 +47,7 @@ def plan(table: dict, chunks: tuple, stack: bool, limit: int) -> dict:
     }
 
 
-def pieces(lab, img, offset, boxes) -> dict:
+def pieces(lab, img, boxes, *, offset) -> dict:
     """The pieces of every region whose box meets this block: ``key -> [(lo, mask, img)]``."""
     lab = np.asarray(lab)
     offset = np.asarray(offset, np.int64)
@@ -68,7 +68,7 @@ def pieces(lab, img, offset, boxes) -> dict:
     return {"pending": out, "done": {}}
 
 
-def join(*children, boxes, finish) -> dict:
+def join(boxes, *children, finish) -> dict:
     """Join the pieces of subtrees; measure every region whose pieces are all here."""
     pending: dict = {}
     done: dict = {}
@@ -128,7 +128,6 @@ def objects_delayed(
     fan_in: int = 2,
 ) -> Any:
     """A delayed ``{row: {property: value}}`` of the per-object properties of every region."""
-    boxes = dask.delayed(plan, pure=True)(table, labels.chunks, stack, limit)
     channels = None if intensity is None or intensity.ndim == labels.ndim else intensity.shape[-1]
     finish = Finish(
         tuple(props),
@@ -138,38 +137,52 @@ def objects_delayed(
         None if intensity is None else intensity.dtype,
         channels,
     )
-    lab_blocks = labels.to_delayed()
-    img_blocks = None if intensity is None else intensity.to_delayed()
-    grid = {}
-    cut = dask.delayed(pieces, pure=True)
-    for idx, off in block_offsets(labels.chunks):
-        img = None
-        if img_blocks is not None:
-            img = img_blocks[idx + (0,) * (img_blocks.ndim - len(idx))]
-        grid[idx] = cut(lab_blocks[idx], img, off, boxes)
-    nodes = _tree(grid, labels.numblocks, boxes, finish, fan_in)
-    return dask.delayed(_collect, pure=True)(nodes, boxes)
-
-
-def _tree(grid: dict, numblocks: tuple, boxes, finish, fan_in: int) -> Any:
-    """Join blocks in spatially compact groups, level by level, up to one root."""
-    level = grid
-    shape = tuple(numblocks)
+    name = G.name_of(
+        "pieces",
+        labels.name,
+        None if intensity is None else intensity.name,
+        table.key,
+        tuple(props),
+        spacing,
+        tuple(extra),
+        stack,
+        limit,
+    )
+    dsk: dict = {}
+    boxes = (f"plan-{name}",)
+    dsk[boxes] = (
+        functools.partial(plan, chunks=labels.chunks, stack=stack, limit=limit),
+        table.key,
+    )
+    keys = G.block_tasks(
+        dsk,
+        name,
+        pieces,
+        [labels, intensity],
+        labels.chunks,
+        extra=lambda idx, off: {"offset": off},
+        tail=(boxes,),
+    )
+    merge = functools.partial(join, finish=finish)
+    level = dict(keys)
+    depth = 0
     while len(level) > 1:
-        new_shape = tuple(-(-s // fan_in) for s in shape)
         groups: dict = {}
-        for idx, node in level.items():
-            groups.setdefault(tuple(i // fan_in for i in idx), []).append(node)
-        level = {
-            k: dask.delayed(join, pure=True)(*v, boxes=boxes, finish=finish)
-            for k, v in groups.items()
-        }
-        shape = new_shape
-    (root,) = level.values()
-    return dask.delayed(join, pure=True)(root, boxes=boxes, finish=finish)
+        for idx, key in level.items():
+            groups.setdefault(tuple(i // fan_in for i in idx), []).append(key)
+        level = {}
+        for k, children in groups.items():
+            key = (f"join-{name}-{depth}", *k)
+            dsk[key] = (merge, boxes, *children)
+            level[k] = key
+        depth += 1
+    (top,) = level.values()
+    root = (f"collect-{name}",)
+    dsk[root] = (_collect, (merge, boxes, top))
+    return G.delayed(dsk, name, root, [labels, intensity, table])
 
 
-def _collect(root: dict, boxes: dict) -> dict:
+def _collect(root: dict) -> dict:
     if root["pending"]:  # pragma: no cover - every box meets a block, so never
         raise AssertionError("regions left unmeasured")
     return root["done"]
