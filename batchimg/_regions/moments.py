@@ -152,6 +152,18 @@ def shift(mom: np.ndarray, t: np.ndarray, first_axis: int = 1) -> np.ndarray:
     """
     ndim = t.shape[1]
     kk = mom.shape[-1]
+    if kk == 2:  # order 1: M[.., 1, ..] += t * M[.., 0, ..], axis by axis
+        out = mom.copy()
+        for k in range(ndim):
+            if not np.any(t[:, k]):
+                continue
+            axis = mom.ndim - ndim + k
+            lo = [slice(None)] * mom.ndim
+            hi = [slice(None)] * mom.ndim
+            lo[axis], hi[axis] = 0, 1
+            tk = t[:, k].reshape((len(t),) + (1,) * (mom.ndim - 2))
+            out[tuple(hi)] += tk * out[tuple(lo)]
+        return out
     out = mom
     for k in range(ndim):
         if not np.any(t[:, k]):

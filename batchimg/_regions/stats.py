@@ -168,41 +168,46 @@ def _intensity_stats(fore: Fore, vals: np.ndarray, needs, out, gshape, fvals=Non
             fvals = vals.astype(np.float64, copy=False)
         return fvals
 
+    def sums(v):
+        return np.stack(
+            [np.bincount(inv, weights=v[:, c], minlength=n)[:n] for c in range(v.shape[1])],
+            axis=1,
+        )
+
+    cmax = int(fore.counts.max(initial=0))
+    small = dtype.kind == "b" or (dtype.kind in "iu" and dtype.itemsize <= 2)
+    fsum = None
     if "isum" in needs:
-        if _int_path(dtype):
+        if small:  # |x| < 2**16: a float64 bincount is exact below 2**37 pixels
+            out["isum"] = np.rint(sums(as_float())).astype(np.int64)
+        elif _int_path(dtype):
             s = np.zeros((n, nch), np.int64)
             np.add.at(s, fore.run_label, fore.run_sum(vals.astype(np.int64)))
             out["isum"] = s
         else:
-            v = as_float()
-            out["isum_f"] = np.stack(
-                [np.bincount(inv, weights=v[:, c], minlength=n)[:n] for c in range(nch)], axis=1
-            )
+            out["isum_f"] = fsum = sums(as_float())
     if "isq" in needs:
         if _square_int_path(dtype):
             v = vals.astype(np.int64)
             v *= v
-            s = np.zeros((n, nch), np.int64)
-            np.add.at(s, fore.run_label, fore.run_sum(v))
-            out["isq"] = s
+            if cmax < 1 << 21:  # x*x < 2**32: a float64 bincount is exact
+                out["isq"] = np.rint(sums(v.astype(np.float64))).astype(np.int64)
+            else:
+                s = np.zeros((n, nch), np.int64)
+                np.add.at(s, fore.run_label, fore.run_sum(v))
+                out["isq"] = s
         else:
             v = as_float()
             cnt = fore.counts.astype(np.float64)[:, None]
-            s = np.stack(
-                [np.bincount(inv, weights=v[:, c], minlength=n)[:n] for c in range(nch)], axis=1
-            )
+            s = fsum if fsum is not None else sums(v)
             with np.errstate(divide="ignore", invalid="ignore"):
                 centre = np.nan_to_num(s / cnt)
             # about a centre near the mean the differences are exact (Sterbenz) and small
             dev = v - centre[inv]
             out["centre"] = centre
-            out["l1"] = np.stack(
-                [np.bincount(inv, weights=dev[:, c], minlength=n)[:n] for c in range(nch)], axis=1
-            )
+            out["l1"] = sums(dev)
             dev *= dev
-            out["q2"] = np.stack(
-                [np.bincount(inv, weights=dev[:, c], minlength=n)[:n] for c in range(nch)], axis=1
-            )
+            out["q2"] = sums(dev)
     if "wcoords" in needs:
         v = as_float()[:, 0]
         coords = np.unravel_index(fore.nz, fore.shape) if fore.ndim else ()

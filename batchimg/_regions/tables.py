@@ -2,7 +2,7 @@
 
 A table is a dict of numpy arrays with the same first axis, sorted by ``(image,
 label)``. Every field merges by one rule (:data:`FIELD_OPS`): counts and integer
-sums add, bounds take the minimum or maximum, variances merge by Chan's formula,
+sums add, bounds take the minimum or maximum, centred sums re-centre,
 moments move to a common origin first (:mod:`.moments`), and the
 positions of extrema keep the first occurrence of the extreme value.
 """

@@ -14,8 +14,9 @@ images are float64 sums per block, merged: another summation order than scipy's
 sequential ``np.bincount``, so the last bits may differ; both are within
 ``(n - 1) * 2**-53 * sum(|x|)`` of the exact sum for ``n`` pixels, hence within twice
 that of each other (tested). Variances of 8- and 16-bit images come from exact sums
-in double-double arithmetic (within 1 ulp); other images use per-block centred sums
-merged with Chan's formula (relative error below ``(n + 8) * 2**-53``, tested).
+in double-double arithmetic (within 1 ulp); other images use sums of ``x - c`` and
+``(x - c)**2`` about per-block centres ``c`` near the mean, re-centred when merged
+(relative error below ``(n + 8) * 2**-53`` whatever the mean, tested).
 """
 
 from __future__ import annotations
@@ -415,10 +416,10 @@ MEAN_EXACT = (
 VAR_EXACT = (
     "Exactness: for 8- and 16-bit (and bool) images, ``(Q - S*S/n) / n`` from the exact "
     "integer sum ``S`` and sum of squares ``Q`` in double-double arithmetic, within 1 ulp "
-    "of the exact population variance; for other images per-block means and centred "
-    "sums of squares merged with Chan's parallel formula, within a relative "
-    "``(n + 8) * 2**-53`` of it (tested). scipy's two-pass result carries its own "
-    "rounding of the same size."
+    "of the exact population variance; for other images sums of ``x - c`` and "
+    "``(x - c)**2`` about per-block centres ``c`` near the mean, re-centred when merged, "
+    "within a relative ``(n + 8) * 2**-53`` of it whatever the mean (tested). scipy's "
+    "two-pass result carries its own rounding of the same size."
 )
 EXTREME_EXACT = (
     "Exactness: exact (a minimum or maximum is a value of the image). NaN follows "
