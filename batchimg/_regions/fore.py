@@ -74,21 +74,25 @@ class Fore:
         Measure label 0 too (scipy's functions with 0 in ``index``).
     nz : numpy.ndarray, optional
         The raster indices of the measured pixels, when the caller has them.
+    values : numpy.ndarray, optional
+        Their labels, when the caller has them too (``lab`` is then not read).
     """
 
-    def __init__(self, lab: np.ndarray, offset, *, background: bool = False, nz=None):
+    def __init__(self, lab: np.ndarray, offset, *, background: bool = False, nz=None, values=None):
         self.shape = lab.shape
         self.ndim = lab.ndim
         self.size = lab.size
         self.offset = tuple(int(o) for o in offset)
-        flat = lab.reshape(-1)
+        flat = lab.reshape(-1) if nz is None or values is None else None
         if nz is None:
             if background:
                 nz = np.arange(flat.size, dtype=np.intp)
             else:
                 nz = np.flatnonzero(flat)
         self.nz = nz
-        self.labels, self.inv, self.counts = compact_values(flat[nz], background=background)
+        if values is None:
+            values = flat[nz]
+        self.labels, self.inv, self.counts = compact_values(values, background=background)
         self.n = len(self.labels)
 
     @property

@@ -56,41 +56,43 @@ def _corner_weights(ndim: int) -> dict[tuple[int, ...], int]:
     }
 
 
-def _neighbour(padded: np.ndarray, halo: int, core: tuple[int, ...], d) -> np.ndarray:
-    sl = tuple(slice(halo + dk, halo + dk + c) for dk, c in zip(d, core, strict=True))
-    return padded[sl]
-
-
-def window_codes(padded: np.ndarray, halo: int, labels: np.ndarray) -> np.ndarray:
+def window_codes(
+    padded: np.ndarray, halo: int, labels: np.ndarray, pidx: np.ndarray | None = None
+) -> np.ndarray:
     """Per-label histogram of 2x2(x2) window codes: ``(len(labels), 16 or 256)`` int64.
 
     ``padded`` is the label block with ``halo`` pixels of neighbouring labels (0
     beyond the array) on every side; ``labels`` are the sorted labels of the block's
     core. A window is counted for a region at the region's first corner in the
     order of :func:`_corner_weights`, so every (window, region) pair is counted by
-    exactly one block.
+    exactly one block. Work is proportional to the core's foreground pixels, whose
+    flat indices into ``padded`` the caller may give (``pidx``).
     """
+    padded = np.ascontiguousarray(padded)
     ndim = padded.ndim
     core = tuple(s - 2 * halo for s in padded.shape)
     bins = 16 if ndim == 2 else 256
     out = np.zeros((len(labels), bins), np.int64)
-    centre = _neighbour(padded, halo, core, (0,) * ndim)
-    nz = np.flatnonzero(centre)
-    if len(nz) == 0:
+    flat = padded.reshape(-1)
+    strides = np.array([int(np.prod(padded.shape[k + 1 :])) for k in range(ndim)], np.intp)
+    if pidx is None:
+        pidx = core_foreground(padded, halo, core)[2]
+    base = pidx
+    if len(base) == 0:
         return out
-    lab = centre.reshape(-1)[nz]
+    lab = flat[base]
     same = {}
     for d in itertools.product((-1, 0, 1), repeat=ndim):
         if any(d):
-            same[d] = _neighbour(padded, halo, core, d).reshape(-1)[nz] == lab
+            same[d] = flat[base + int(np.dot(d, strides))] == lab
         else:
-            same[d] = np.ones(len(nz), bool)
+            same[d] = np.ones(len(base), bool)
     corners = list(_corner_weights(ndim).items())
     row = np.searchsorted(labels, lab)
     for j, (o, _) in enumerate(corners):
         # the window whose corner ``o`` is this pixel: anchor = pixel + o
-        code = np.zeros(len(nz), np.int64)
-        owner = np.ones(len(nz), bool)
+        code = np.zeros(len(base), np.int64)
+        owner = np.ones(len(base), bool)
         for jj, (o2, w2) in enumerate(corners):
             d = tuple(a - b for a, b in zip(o, o2, strict=True))  # corner o2 = pixel + o - o2
             hit = same[d]
@@ -100,6 +102,23 @@ def window_codes(padded: np.ndarray, halo: int, labels: np.ndarray) -> np.ndarra
         keep = owner & (code != bins - 1)
         np.add.at(out, (row[keep], code[keep]), 1)
     return out
+
+
+def core_foreground(padded: np.ndarray, halo: int, core: tuple[int, ...]) -> tuple:
+    """The core's nonzero pixels of a padded (C-contiguous) block, without copying the core.
+
+    Returns ``(nz, values, pidx)``: their raster indices in the core, their labels,
+    and their flat indices in ``padded``.
+    """
+    pnz = np.flatnonzero(padded)
+    coords = np.unravel_index(pnz, padded.shape)
+    inside = np.ones(len(pnz), bool)
+    for c, n in zip(coords, core, strict=True):
+        inside &= (c >= halo) & (c < halo + n)
+    pidx = pnz[inside]
+    local = tuple(c[inside] - halo for c in coords)
+    nz = np.ravel_multi_index(local, core) if local else np.zeros(len(pidx), np.intp)
+    return nz, padded.reshape(-1)[pidx], pidx
 
 
 def perimeter_codes(padded: np.ndarray, halo: int, labels: np.ndarray) -> np.ndarray:

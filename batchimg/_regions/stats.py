@@ -42,7 +42,7 @@ import numpy as np
 from .._overlap import block_offsets
 from . import graphs as G
 from .fore import RANGE_FACTOR, Fore, compact
-from .local import PERIMETER_CODES, perimeter_codes, window_codes
+from .local import PERIMETER_CODES, core_foreground, perimeter_codes, window_codes
 from .moments import block_moments, block_origin
 from .tables import FIELD_OPS, apply_mapping, concat, empty_table, group, merge
 
@@ -280,14 +280,17 @@ def measure_block(
     halo: int = 0,
     background: bool = False,
     nz: np.ndarray | None = None,
+    values: np.ndarray | None = None,
+    pidx: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The statistics table of one block (no ``image`` field), without slabs.
 
     ``img`` has the block's shape, or one more (last) axis of channels. ``padded``
     is the label block with ``halo`` pixels of neighbours on every side (for the
-    local statistics).
+    local statistics); ``nz``, ``values`` and ``pidx`` are the measured pixels (see
+    :func:`.local.core_foreground`) when the caller has them.
     """
-    fore = Fore(lab, offset, background=background, nz=nz)
+    fore = Fore(lab, offset, background=background, nz=nz, values=values)
     n, ndim = fore.n, fore.ndim
     out: dict[str, np.ndarray] = {"label": fore.labels, "count": fore.counts}
     if needs & {"bbox"}:
@@ -324,7 +327,7 @@ def measure_block(
     if "perimeter" in needs:
         out["perim"] = perimeter_codes(padded, halo, fore.labels)
     if "euler" in needs:
-        out["euler"] = window_codes(padded, halo, fore.labels)
+        out["euler"] = window_codes(padded, halo, fore.labels, pidx)
     return out
 
 
@@ -332,13 +335,27 @@ def _slabbed(lab, img, padded, halo, offset, gshape, needs, background) -> dict[
     """Measure one image's block: in one go when sparse or small, else in slabs along axis 0."""
     size = lab.size
     dense = background or size <= SLAB or lab.ndim < 2
-    nz = None
-    if not dense:
+    nz = values = pidx = None
+    if padded is not None and not background:
+        # the core is a view of the padded block: find its pixels there, without a copy
+        nz, values, pidx = core_foreground(padded, halo, lab.shape)
+        dense = dense or len(nz) <= SPARSE * size
+    elif not dense:
         nz = np.flatnonzero(lab)
         dense = len(nz) <= SPARSE * size
     if dense:
         return measure_block(
-            lab, img, offset, gshape, needs, padded=padded, halo=halo, background=background, nz=nz
+            lab,
+            img,
+            offset,
+            gshape,
+            needs,
+            padded=padded,
+            halo=halo,
+            background=background,
+            nz=nz,
+            values=values,
+            pidx=pidx,
         )
     step = max(1, SLAB // (size // lab.shape[0]))
     parts = []
@@ -401,7 +418,7 @@ def block_stats(
     if halo:
         if any(pad):
             lab = np.pad(lab, [(p, p) for p in pad])
-        padded = lab
+        padded = np.ascontiguousarray(lab)
         core = tuple(
             slice(0, None) if (stack and a == 0) else slice(halo, lab.shape[a] - halo)
             for a in range(lab.ndim)
