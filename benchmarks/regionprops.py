@@ -111,7 +111,7 @@ def child(args) -> dict:
         table = measure.regionprops_table(lab, img, properties=props)
     wall = time.perf_counter() - t
     n = len(table["label"])
-    return {"n": n, "inner": wall, "columns": len(table), "file": measure.__file__}
+    return {"n": n, "inner": wall, "file": measure.__file__}
 
 
 def child_collection(args) -> dict:
@@ -120,6 +120,8 @@ def child_collection(args) -> dict:
     import scipy.ndimage as ndi
     import skimage.measure
 
+    if args.root:
+        sys.path.insert(0, args.root)
     from batchimg import measure
 
     rng = np.random.default_rng(1234)
@@ -127,27 +129,49 @@ def child_collection(args) -> dict:
     noise = ndi.gaussian_filter(rng.random(shape), 4)
     lab = ndi.label(noise > np.quantile(noise, 0.6))[0].astype(np.int32)
     out = {"regions": int(lab.max())}
-    for name, img in (
-        ("uint8", (ndi.gaussian_filter(rng.random(shape), 1) * 255).astype(np.uint8)),
-        ("float64", ndi.gaussian_filter(rng.random(shape), 1)),
-    ):
-        ours = _best(lambda img=img: measure.regionprops_columns(lab, img, ELEVEN), 30)
+    img8 = (ndi.gaussian_filter(rng.random(shape), 1) * 255).astype(np.uint8)
+    imgf = ndi.gaussian_filter(rng.random(shape), 1)
+    ours = {
+        ("uint8", "batchimg_ms"): lambda: measure.regionprops_columns(lab, img8, properties=ELEVEN),
+        ("float64", "batchimg_ms"): lambda: measure.regionprops_columns(
+            lab, imgf, properties=ELEVEN
+        ),
+        ("filter", "ms"): lambda: measure.filter_regions_image(lab, "area > 10"),
+    }
+    best = _interleaved(ours, 30)
+    if not args.root:  # scikit-image once (it does not change with batchimg's checkout)
+        theirs = {
+            ("uint8", "skimage_ms"): lambda: skimage.measure.regionprops_table(lab, img8, ELEVEN),
+            ("float64", "skimage_ms"): lambda: skimage.measure.regionprops_table(lab, imgf, ELEVEN),
+        }
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            sk = _best(lambda img=img: skimage.measure.regionprops_table(lab, img, ELEVEN), 5)
-        out[name] = {"batchimg_ms": ours * 1e3, "skimage_ms": sk * 1e3}
-    out["filter_ms"] = _best(lambda: measure.filter_regions_image(lab, "area > 10"), 30) * 1e3
+            best.update(_interleaved(theirs, 5))
+    for (kind, who), v in best.items():
+        out.setdefault(kind, {})[who] = v * 1e3
+    out["filter_ms"] = out.pop("filter")["ms"]
     return out
 
 
-def _best(f, n) -> float:
-    f()
-    best = float("inf")
-    for _ in range(n):
-        t = time.process_time()
+def _interleaved(calls: dict, rounds: int) -> dict:
+    """Best CPU time of each call, the calls taken in turn (the machine's load varies)."""
+    for f in calls.values():
         f()
-        best = min(best, time.process_time() - t)
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(rounds):
+        for key, f in calls.items():
+            t = time.process_time()
+            f()
+            best[key] = min(best[key], time.process_time() - t)
     return best
+
+
+def _median(runs: list[dict]) -> dict:
+    """The run of median inner time (its other figures with it)."""
+    runs = sorted(runs, key=lambda r: r["inner"])
+    out = dict(runs[len(runs) // 2])
+    out["inners"] = [r["inner"] for r in runs]
+    return out
 
 
 def main() -> None:
@@ -156,6 +180,7 @@ def main() -> None:
     p.add_argument("--shape", type=int, nargs=3)
     p.add_argument("--chunk", type=int, default=128)
     p.add_argument("--object-planes", type=int, default=32)
+    p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--base", help="another checkout whose batchimg times the 5 properties too")
     p.add_argument("--child", choices=["volume", "collection"])
     p.add_argument("--smooth")
@@ -189,19 +214,29 @@ def main() -> None:
     ]
     if args.base:
         runs.insert(0, ("5 props, base", FIVE, 0, str(Path(args.base).resolve())))
-    rows = {}
-    for name, props, sub, root in runs:
-        cmd = [__file__, *common, "--props", json.dumps(props), "--planes", str(sub)]
-        if root:
-            cmd += ["--root", root]
-        r = run_child(cmd, 7200)
-        rows[name] = r
-        print(
-            f"{name}: {r['wall']:.1f} s (inner {r.get('inner', 0):.1f} s), "
-            f"peak {fmt_bytes(r['peak_rss'])}, {r.get('n')} regions",
-            flush=True,
-        )
+    rows: dict = {}
+    # the machine is shared: the volume runs alternate, --repeat times, and keep the median
+    for round_ in range(args.repeat):
+        for name, props, sub, root in runs:
+            if round_ and name in ("bboxes only", "per-object"):
+                continue
+            cmd = [__file__, *common, "--props", json.dumps(props), "--planes", str(sub)]
+            if root:
+                cmd += ["--root", root]
+            r = run_child(cmd, 7200)
+            rows.setdefault(name, []).append(r)
+            print(
+                f"{name}: {r['wall']:.1f} s (inner {r.get('inner', 0):.1f} s), "
+                f"peak {fmt_bytes(r['peak_rss'])}, {r.get('n')} regions",
+                flush=True,
+            )
+    rows = {k: _median(v) for k, v in rows.items()}
     coll = run_child([__file__, "--child", "collection"], 600)
+    if args.base:
+        base = run_child([__file__, "--child", "collection", "--root", str(args.base)], 600)
+        for k in ("uint8", "float64"):
+            coll[k]["base_ms"] = base[k]["batchimg_ms"]
+        coll["filter_base_ms"] = base["filter_ms"]
     print(f"collection: {json.dumps({k: v for k, v in coll.items() if k != 'wall'})}", flush=True)
     write_report(args, shape, chunk, planes, n, one_pass, rows, coll, machine(), fmt_bytes)
 
@@ -211,6 +246,8 @@ def write_report(args, shape, chunk, planes, n, one_pass, rows, coll, machine, f
     base = rows.get("5 props, base", {}).get("inner")
     cmd = "`.venv/bin/python benchmarks/regionprops.py" + (" --quick" if args.quick else "")
     cmd += (f" --base {args.base}" if args.base else "") + "`"
+    if args.repeat != 3:
+        cmd = cmd[:-1] + f" --repeat {args.repeat}`"
     lines = [
         "# regionprops_table on a volume",
         "",
@@ -222,17 +259,20 @@ def write_report(args, shape, chunk, planes, n, one_pass, rows, coll, machine, f
         "threaded scheduler; `inner` is the time of `regionprops_table` itself, `wall` the "
         "whole child process (start-up and imports included).",
         "",
-        "| run | properties | regions | inner (s) | wall (s) | peak RSS | inner / 5 props"
-        + (" (base)" if base else "")
-        + " |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        f"Volume runs alternate {args.repeat} times; the table shows each run's median (and "
+        "all its inner times).",
+        "",
+        "| run | properties | regions | inner (s) | inner, every run (s) | wall (s) | peak RSS "
+        "| inner / 5 props" + (" (base)" if base else "") + " |",
+        "|---|---:|---:|---:|---|---:|---:|---:|",
     ]
     ref = base or five
     for name, r in rows.items():
         props = {"5 props": 5, "5 props, base": 5, "one-pass": len(one_pass), "bboxes only": 2}
+        every = ", ".join(f"{x:.1f}" for x in r["inners"])
         lines.append(
             f"| {name} | {props.get(name, len(OBJECT))} | {r.get('n', 0):,} | {r['inner']:.1f} "
-            f"| {r['wall']:.1f} | {fmt_bytes(r['peak_rss'])} | {r['inner'] / ref:.2f} |"
+            f"| {every} | {r['wall']:.1f} | {fmt_bytes(r['peak_rss'])} | {r['inner'] / ref:.2f} |"
         )
     per = (rows["per-object"]["inner"] - rows["bboxes only"]["inner"]) / max(
         rows["per-object"]["n"], 1

@@ -705,3 +705,11 @@ def test_input_errors():
         measure.remove_small_objects(np.ones((3, 3), int), max_size=2.5)
     with pytest.raises(InputError, match=r"label_image must be an integer"):
         measure.relabel(np.ones(3), np.arange(3))
+
+
+def test_the_local_statistics_need_a_halo():
+    lab = np.array([[1, 1, 0], [0, 2, 2]])
+    with pytest.raises(InvalidParameterError, match=r"\['euler'\] need the neighbouring labels"):
+        _regions.sparse_stats(
+            lab, None, (0, 0), lab.shape, frozenset({"euler"}), np.flatnonzero(lab)
+        )

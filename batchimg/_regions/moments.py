@@ -146,34 +146,45 @@ def _shift_matrix(t: np.ndarray, k: int = _K) -> np.ndarray:
 def shift(mom: np.ndarray, t: np.ndarray, first_axis: int = 1) -> np.ndarray:
     """Move moments about ``a`` to moments about ``a - t``, row by row.
 
-    ``mom`` has shape ``(m, ..., 4, ..., 4)`` with the ``ndim`` moment axes last;
+    ``mom`` has shape ``(m, ..., k, ..., k)`` with the ``ndim`` moment axes last;
     ``t`` has shape ``(m, ndim)``. Uses ``sum((x - a + t)**p) = sum_i C(p, i) t**(p-i)
-    sum((x - a)**i)``, axis by axis.
+    sum((x - a)**i)``, axis by axis (the binomial sums written out: a few array
+    operations per axis, whatever the number of rows).
     """
     ndim = t.shape[1]
     kk = mom.shape[-1]
-    if kk == 2:  # order 1: M[.., 1, ..] += t * M[.., 0, ..], axis by axis
-        out = mom.copy()
-        for k in range(ndim):
-            if not np.any(t[:, k]):
-                continue
-            axis = mom.ndim - ndim + k
-            lo = [slice(None)] * mom.ndim
-            hi = [slice(None)] * mom.ndim
-            lo[axis], hi[axis] = 0, 1
-            tk = t[:, k].reshape((len(t),) + (1,) * (mom.ndim - 2))
-            out[tuple(hi)] += tk * out[tuple(lo)]
+    out = np.array(mom, np.float64)
+    moved = np.flatnonzero(np.any(t != 0, axis=1))
+    if len(moved) < len(t):  # rows that stay put (most, after an exact merge) are left alone
+        if len(moved):
+            out[moved] = shift(out[moved], t[moved], first_axis)
         return out
-    out = mom
+    buf = None
     for k in range(ndim):
         if not np.any(t[:, k]):
             continue
         axis = mom.ndim - ndim + k
-        x = np.moveaxis(out, axis, -1)
-        tm = _shift_matrix(t[:, k], kk)
-        tm = tm.reshape((len(t),) + (1,) * (x.ndim - 2) + (kk, kk))
-        y = np.matmul(tm, x[..., None])[..., 0]
-        out = np.moveaxis(y, -1, axis)
+        tk = t[:, k].astype(np.float64).reshape((len(t),) + (1,) * (mom.ndim - 2))
+        tp = [None, tk]
+        for _ in range(2, kk):
+            tp.append(tp[-1] * tk)
+
+        def at(i, axis=axis):
+            sl = [slice(None)] * out.ndim
+            sl[axis] = i
+            return tuple(sl)
+
+        # y_p = x_p + sum_{i<p} C(p, i) t**(p-i) x_i: updating p from the top down reads
+        # only the x_i below it, still unchanged
+        for p in range(kk - 1, 0, -1):
+            acc = out[at(p)]
+            if buf is None:
+                buf = np.empty_like(acc)
+            for i in range(p):
+                c = _BINOM[p, i]
+                coef = tp[p - i] if c == 1.0 else c * tp[p - i]
+                np.multiply(coef, out[at(i)], out=buf)
+                acc += buf
     return out
 
 
@@ -205,17 +216,17 @@ def centroid_local(mom_s: np.ndarray, ndim: int) -> np.ndarray:
 
 def normalized(mu: np.ndarray, ndim: int, spacing) -> np.ndarray:
     """scikit-image's ``moments_normalized(mu, 3, spacing)`` for every row."""
-    nu = np.zeros_like(mu)
+    kk = mu.shape[-1]
+    powers = sum(
+        np.arange(kk).reshape((1,) * a + (kk,) + (1,) * (ndim - 1 - a)) for a in range(ndim)
+    )
     mu0 = mu[(Ellipsis, *((0,) * ndim))]
     scale = min(spacing)
     with np.errstate(divide="ignore", invalid="ignore"):
-        for powers in itertools.product(range(_K), repeat=ndim):
-            idx = (Ellipsis, *powers)
-            s = sum(powers)
-            if s < 2:
-                nu[idx] = np.nan
-            else:
-                nu[idx] = (mu[idx] / scale**s) / (mu0 ** (s / ndim + 1))
+        # one power of mu0 per order (not per moment)
+        denom = np.stack([mu0 ** (s / ndim + 1) for s in range(int(powers.max()) + 1)], -1)
+        nu = (mu / np.float64(scale) ** powers) / denom[..., powers]
+    nu[..., powers < 2] = np.nan
     return nu
 
 

@@ -562,13 +562,25 @@ def _check_unit_spacing(prop: str, spacing) -> None:
 
 
 def _euler(hist: np.ndarray, ndim: int) -> np.ndarray:
-    coefs = euler_coefs(ndim)
+    """scikit-image's ``coefs @ h`` (2-D) or ``int(0.125 * coefs @ h)`` (3-D), per row."""
     if ndim == 2:
-        return np.array([coefs @ h for h in hist], np.int64)
-    return np.array([int(0.125 * coefs @ h) for h in hist], np.int64)
+        return hist.astype(np.int64) @ np.asarray(euler_coefs(2), np.int64)  # exact integers
+    # 3-D tables hold the coefficient sum already (the same integer as coefs @ h)
+    return np.trunc(0.125 * hist.astype(np.int64)).astype(np.int64)
 
 
 def _ellipse(p: str, tensor: np.ndarray, ev: np.ndarray, ndim: int) -> np.ndarray:
+    """scikit-image's ellipse properties per row (IEEE operations, so vectorised alike)."""
+    if p in ("axis_major_length", "axis_minor_length") and ndim in (2, 3):
+        with np.errstate(invalid="ignore"):
+            if ndim == 2:
+                e = ev[:, 0] if p == "axis_major_length" else ev[:, -1]
+                return 4 * np.sqrt(e)
+            if p == "axis_major_length":
+                w = ev[:, 0] + ev[:, 1] - ev[:, 2]
+            else:
+                w = -ev[:, 0] + ev[:, 1] + ev[:, 2]
+            return np.sqrt(np.maximum(0, 10 * w))
     out = np.empty(len(tensor), np.float64)
     for i, (tn, e) in enumerate(zip(tensor.tolist(), ev.tolist(), strict=True)):
         if p == "eccentricity":
@@ -628,7 +640,7 @@ def table_columns(
         names = columns_of(prop, ndim, channels, separator)
         v = np.asarray(v).reshape((values.rows, len(names)))
         for j, col in enumerate(names):
-            data[col] = np.ascontiguousarray(v[:, j]).astype(column_dtype(prop))
+            data[col] = v[:, j].astype(column_dtype(prop))  # a contiguous copy
         if stack and canonical(prop) == "label":
             data["image_label"] = rank_within(t["image"])
     return data

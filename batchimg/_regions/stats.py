@@ -32,6 +32,8 @@ the per-pixel temporaries stay small; the slab tables are then merged.
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,9 +42,16 @@ import dask.array as da
 import numpy as np
 
 from .._overlap import block_offsets
+from ..errors import InvalidParameterError
 from . import graphs as G
 from .fore import RANGE_FACTOR, Fore, compact
-from .local import PERIMETER_CODES, core_foreground, perimeter_codes, window_codes
+from .local import (
+    PERIMETER_CODES,
+    core_foreground,
+    euler_coefs,
+    perimeter_codes,
+    window_codes,
+)
 from .moments import block_moments, block_origin
 from .tables import FIELD_OPS, apply_mapping, concat, empty_table, group, merge
 
@@ -139,7 +148,9 @@ def field_shapes(ndim: int, needs: frozenset, idtype: Any, channels: int) -> dic
     if "perimeter" in needs:
         out["perim"] = ((len(PERIMETER_CODES),), np.int64)
     if "euler" in needs:
-        out["euler"] = ((16 if ndim == 2 else 256,), np.int64)
+        # 2-D: the 16-window histogram (Crofton's float weights need it); 3-D: the sum of
+        # the Euler coefficients over the windows, an integer (256 counts would be 2 KiB)
+        out["euler"] = ((16,), np.int64) if ndim == 2 else ((), np.int64)
     return out
 
 
@@ -327,7 +338,8 @@ def measure_block(
     if "perimeter" in needs:
         out["perim"] = perimeter_codes(padded, halo, fore.labels)
     if "euler" in needs:
-        out["euler"] = window_codes(padded, halo, fore.labels, pidx)
+        codes = window_codes(padded, halo, fore.labels, pidx)
+        out["euler"] = codes if lab.ndim == 2 else codes @ np.asarray(euler_coefs(3), np.int64)
     return out
 
 
@@ -385,6 +397,13 @@ def sparse_stats(lab, img, offset, gshape, needs, nz) -> dict[str, np.ndarray]:
 
     The local statistics (``perimeter``, ``euler``) need a halo and are not available here.
     """
+    local = sorted(needs & set(HALO))
+    if local:
+        raise InvalidParameterError(
+            f"the statistics {local} need the neighbouring labels of every block; got a "
+            "block without its halo. Hint: perimeter, perimeter_crofton and euler_number "
+            "are measured by regionprops_table on the labels."
+        )
     return measure_block(np.asarray(lab), img, offset, gshape, needs, nz=nz)
 
 
@@ -397,15 +416,16 @@ def block_stats(
     stack: bool = False,
     halo: int = 0,
     background: bool = False,
-    pad: tuple[int, ...] = (),
+    slivers: Sequence[np.ndarray | None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Compute the partial statistics table of one block.
 
     ``offset`` is the block's start in the whole array, ``gshape`` the whole
     array's shape. With ``stack``, axis 0 indexes images: each image of the block
-    is measured on its own and coordinates exclude axis 0. With ``halo`` > 0,
-    ``lab`` carries that many pixels of neighbouring labels on every (measured) side,
-    except on the axes where ``pad`` says how many pixels of background to add.
+    is measured on its own and coordinates exclude axis 0. With ``halo`` > 0, the
+    neighbouring labels come as ``slivers``: one per neighbour direction (in the order
+    of :func:`halo_directions`; None beyond the array, which is background), or, with
+    ``slivers=None``, ``lab`` carries them already (``halo`` pixels on every measured side).
     """
     lab = np.asarray(lab)
     if img is not None:
@@ -416,11 +436,13 @@ def block_stats(
         lab = lab.view(np.uint8)
     padded = None
     if halo:
-        if any(pad):
-            lab = np.pad(lab, [(p, p) for p in pad])
-        padded = np.ascontiguousarray(lab)
+        measured = [not (stack and a == 0) for a in range(lab.ndim)]
+        if slivers is not None:
+            padded = _assemble(lab, slivers, halo, measured)
+        else:
+            padded = np.ascontiguousarray(lab)
         core = tuple(
-            slice(0, None) if (stack and a == 0) else slice(halo, lab.shape[a] - halo)
+            slice(halo, padded.shape[a] - halo) if measured[a] else slice(None)
             for a in range(lab.ndim)
         )
         lab = padded[core]
@@ -445,6 +467,42 @@ def block_stats(
         t["image"] = np.full(len(t["label"]), offset[0] + i, np.int64)
         parts.append(t)
     return concat(parts)
+
+
+def halo_directions(measured: Sequence[bool]) -> list[tuple[int, ...]]:
+    """The neighbour directions of a block: offsets in -1, 0, 1 (0 on unmeasured axes)."""
+    ranges = [(-1, 0, 1) if m else (0,) for m in measured]
+    return [d for d in itertools.product(*ranges) if any(d)]
+
+
+def _assemble(core: np.ndarray, slivers, halo: int, measured) -> np.ndarray:
+    """The block with its neighbours' ``halo`` (background beyond the array): one copy."""
+    shape = tuple(s + 2 * halo if m else s for s, m in zip(core.shape, measured, strict=True))
+    out = np.zeros(shape, core.dtype if core.dtype != bool else np.uint8)
+
+    def region(d):
+        return tuple(
+            slice(None)
+            if not m
+            else (
+                slice(0, halo)
+                if k < 0
+                else slice(halo + s, None)
+                if k > 0
+                else slice(halo, halo + s)
+            )
+            for k, s, m in zip(d, core.shape, measured, strict=True)
+        )
+
+    out[region((0,) * core.ndim)] = core
+    for d, piece in zip(halo_directions(measured), slivers, strict=True):
+        if piece is not None:
+            out[region(d)] = piece
+    return out
+
+
+def _sliver(block: np.ndarray, index: tuple) -> np.ndarray:
+    return np.asarray(block)[index]
 
 
 def _at_least(size: int, chunks: tuple[int, ...]) -> tuple[int, ...]:
@@ -482,10 +540,8 @@ def stats_delayed(
     local statistic is needed), then a tree of merges over the small tables.
     """
     halo = halo_of(needs)
-    source = labels
-    pad: tuple[int, ...] = ()
+    measured = [not (stack and a == 0) for a in range(labels.ndim)]
     if halo:
-        measured = [not (stack and a == 0) for a in range(labels.ndim)]
         chunks = tuple(
             c if not measured[a] or min(c) >= halo else _at_least(halo, c)
             for a, c in enumerate(labels.chunks)
@@ -494,15 +550,6 @@ def stats_delayed(
             labels = labels.rechunk(chunks)
             if intensity is not None:
                 intensity = intensity.rechunk(chunks + intensity.chunks[labels.ndim :])
-        # neighbours' labels come through the overlap; an axis of one chunk has none and
-        # is padded with background in the task (also when it is shorter than the halo)
-        depth = {
-            a: halo if measured[a] and len(labels.chunks[a]) > 1 else 0 for a in range(labels.ndim)
-        }
-        pad = tuple(halo if measured[a] and not depth[a] else 0 for a in range(labels.ndim))
-        source = labels
-        if any(depth.values()):
-            source = da.overlap.overlap(labels, depth=depth, boundary=0)
     if labels.npartitions == 0:
         ndim = labels.ndim - 1 if stack else labels.ndim
         idtype = None if intensity is None else intensity.dtype
@@ -510,33 +557,56 @@ def stats_delayed(
         return dask.delayed(empty_table, pure=True)(ndim, needs, idtype, nch)
     name = G.name_of(
         "block_stats",
-        source.name,
+        labels.name,
         None if intensity is None else intensity.name,
         needs,
         stack,
         halo,
         background,
-        pad,
     )
     dsk: dict = {}
-    keys = G.block_tasks(
-        dsk,
-        name,
-        block_stats,
-        [source, intensity],
-        labels.chunks,
-        extra=lambda idx, off: {
-            "offset": off,
-            "gshape": labels.shape,
-            "needs": needs,
-            "stack": stack,
-            "halo": halo,
-            "background": background,
-            "pad": pad,
-        },
-    )
+    keys = {}
+    directions = halo_directions(measured) if halo else []
+    numblocks = labels.numblocks
+    for idx, off in block_offsets(labels.chunks):
+        f = functools.partial(
+            block_stats,
+            offset=off,
+            gshape=labels.shape,
+            needs=needs,
+            stack=stack,
+            halo=halo,
+            background=background,
+        )
+        args = [G.block_key(labels, idx), G.block_key(intensity, idx)]
+        if halo:
+            # the neighbours' edges: small slices of the neighbouring blocks (not a
+            # copy of every block with its halo, as an overlap would make)
+            slivers = []
+            for d in directions:
+                j = tuple(i + k for i, k in zip(idx, d, strict=True))
+                if any(not 0 <= jj < nb for jj, nb in zip(j, numblocks, strict=True)):
+                    slivers.append(None)
+                    continue
+                cut = tuple(
+                    slice(-halo, None) if k < 0 else slice(0, halo) if k > 0 else slice(None)
+                    for k in d
+                )
+                key = (f"sliver-{name}", *idx, *(k + 1 for k in d))
+                dsk[key] = (_sliver, (labels.name, *j), cut)
+                slivers.append(key)
+            args.append(slivers)
+            f = functools.partial(f, slivers=None)
+            dsk[(name, *idx)] = (_with_slivers, f, *args)
+        else:
+            dsk[(name, *idx)] = (f, *args)
+        keys[idx] = (name, *idx)
     root = G.tree(dsk, f"merge-{name}", list(keys.values()), merge, split_every)
-    return G.delayed(dsk, name, root, [source, intensity])
+    return G.delayed(dsk, name, root, [labels, intensity])
+
+
+def _with_slivers(func, lab, img, slivers):
+    return func(lab, img, slivers=slivers)
 
 
 __all__ = [

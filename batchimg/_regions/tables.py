@@ -79,17 +79,44 @@ def _fmin_first(
 
 
 def group(cat: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Merge the rows of one table that share an ``(image, label)``."""
-    if len(cat["label"]) == 0:
+    """Merge the rows of one table that share an ``(image, label)``; sort by them.
+
+    Only the groups of several rows are reduced (most regions lie in one block):
+    the others are copied to their place.
+    """
+    n = len(cat["label"])
+    if n == 0:
         return cat
     order = np.lexsort((cat["label"], cat["image"]))
-    cat = {k: v[order] for k, v in cat.items()}
+    img, lab = cat["image"][order], cat["label"][order]
+    change = np.ones(n, bool)
+    change[1:] = (img[1:] != img[:-1]) | (lab[1:] != lab[:-1])
+    starts = np.flatnonzero(change)
+    ng = len(starts)
+    if ng == n:
+        return {k: v[order] for k, v in cat.items()}
+    sizes = np.diff(np.append(starts, n))
+    gid = np.cumsum(change) - 1
+    multi = sizes[gid] > 1  # per sorted row: its group has several rows
+    one_rows, one_groups = order[~multi], gid[~multi]
+    many = {k: v[order[multi]] for k, v in cat.items()}
+    merged = _reduce(many)
+    many_groups = np.flatnonzero(sizes > 1)
+    out = {}
+    for k, v in cat.items():
+        col = np.empty((ng,) + v.shape[1:], merged[k].dtype if k in merged else v.dtype)
+        col[one_groups] = v[one_rows]
+        col[many_groups] = merged[k]
+        out[k] = col
+    return out
+
+
+def _reduce(cat: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Reduce the rows of a table sorted by ``(image, label)`` in which no row is alone."""
     img, lab = cat["image"], cat["label"]
     change = np.ones(len(lab), bool)
     change[1:] = (img[1:] != img[:-1]) | (lab[1:] != lab[:-1])
     starts = np.flatnonzero(change)
-    if len(starts) == len(lab):
-        return cat
     gid = np.cumsum(change) - 1
     out = {"image": img[starts], "label": lab[starts]}
     for k, v in cat.items():
