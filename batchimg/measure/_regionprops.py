@@ -39,6 +39,14 @@ from ._objects import objects_delayed
 SKIMAGE_DEFAULT = R.SKIMAGE_DEFAULT
 
 
+def _sums_part(t, k, parts, props, ndim, spacing, channels):
+    """The sums-road columns of rows ``k/parts .. (k+1)/parts`` of the merged table."""
+    rows = len(t["label"])
+    lo, hi = rows * k // parts, rows * (k + 1) // parts
+    sub = {key: v[lo:hi] for key, v in t.items()}
+    return R.table_columns(sub, props, ndim, spacing, False, channels=channels)
+
+
 def _columns(
     t: dict,
     objects: dict | None,
@@ -50,18 +58,37 @@ def _columns(
     channels: int | None,
     separator: str,
     has_intensity: bool,
+    parts: list | None = None,
 ) -> dict[str, np.ndarray]:
-    """All columns of the table: sums-road ones from ``t``, the rest from ``objects``."""
+    """All columns of the table, in order.
+
+    The sums-road ones come from ``t`` (or from the ``parts`` of :func:`_sums_part`
+    already computed), the rest from ``objects``.
+    """
     rows = len(t["label"])
-    obj_props = R.object_properties(props)
-    per_prop = {}
-    if obj_props or extra:
-        objects = objects or {}
-        for p in obj_props:
-            per_prop[p] = R.object_column(p, [objects[i][p] for i in range(rows)])
-    data = R.table_columns(
-        t, props, ndim, spacing, stack, channels=channels, separator=separator, objects=per_prop
-    )
+    sums = tuple(p for p in props if R.road_of(p) == "sums")
+    if parts is None:
+        parts = [R.table_columns(t, sums, ndim, spacing, False, channels=channels)]
+    data: dict[str, np.ndarray] = {}
+    if stack:
+        data["image"] = t["image"].astype(np.int64)
+    objects = objects or {}
+    for prop in props:
+        if R.road_of(prop) == "sums":
+            names = R.columns_of(prop, ndim, channels)
+            for name, out in zip(names, R.columns_of(prop, ndim, channels, separator), strict=True):
+                data[out] = np.concatenate([part[name] for part in parts])
+            if stack and R.canonical(prop) == "label":
+                data["image_label"] = R.rank_within(t["image"])
+        else:
+            col = R.object_column(prop, [objects[i][prop] for i in range(rows)])
+            if R.SPECS[R.canonical(prop)].kind == "object":
+                data[prop] = col
+                continue
+            names = R.columns_of(prop, ndim, channels, separator)
+            col = col.reshape((rows, len(names)))
+            for j, out in enumerate(names):
+                data[out] = col[:, j].astype(R.column_dtype(prop))
     for f in extra:
         name = f.__name__
         dtype = R.infer_dtype(f, has_intensity, ndim)
@@ -72,6 +99,26 @@ def _columns(
         cols = R.extra_columns(name, values, dtype, separator)
         data.update({k: v[:rows] for k, v in cols.items()})
     return data
+
+
+def _lazy_columns(table, objects, props, extra, ndim, sp, stack, channels, separator, intensity):
+    """A delayed dict of columns; the sums-road columns in parallel parts of the rows."""
+    sums = tuple(p for p in props if R.road_of(p) == "sums")
+    parts = [
+        dask.delayed(_sums_part, pure=True)(table, k, _PARTS, sums, ndim, sp, channels)
+        for k in range(_PARTS)
+    ]
+    return dask.delayed(_columns_of_parts, pure=True)(
+        table, objects, props, extra, ndim, sp, stack, channels, separator, intensity, parts
+    )
+
+
+#: The sums-road columns are finished in this many tasks (rows split evenly).
+_PARTS = 4
+
+
+def _columns_of_parts(*args):
+    return _columns(*args)
 
 
 def _dummy_value(f, ndim, has_intensity, channels, spacing):
@@ -185,15 +232,16 @@ crop_limit
         objects = objects_delayed(
             lab, img, table, obj_props, sp, extra, stack=stack, limit=int(crop_limit)
         )
-    return dask.delayed(_frame, pure=True)(
+    columns = _lazy_columns(
         table, objects, props, extra, ndim, sp, stack, channels, separator, img is not None
     )
+    return dask.delayed(_frame, pure=True)(columns)
 
 
-def _frame(*args):
+def _frame(columns):
     import pandas as pd
 
-    return pd.DataFrame(_columns(*args))
+    return pd.DataFrame(columns)
 
 
 def regionprops_table(
@@ -313,8 +361,11 @@ def regionprops_table(
         objects = objects_delayed(
             lab, img, table, obj_props, sp, extra, stack=stack, limit=int(crop_limit)
         )
-    (t, objects) = dask.compute(table, objects)
-    return _columns(t, objects, props, extra, ndim, sp, stack, channels, separator, img is not None)
+    columns = _lazy_columns(
+        table, objects, props, extra, ndim, sp, stack, channels, separator, img is not None
+    )
+    (out,) = dask.compute(columns)
+    return out
 
 
 def regionprops_image(
