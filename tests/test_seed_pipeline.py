@@ -5,6 +5,7 @@ from __future__ import annotations
 import dask
 import dask.array as da
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.ndimage as ndi
 from helpers import assert_same, shared_image
@@ -36,7 +37,7 @@ def test_ascent_seed_pipeline_with_100x100_chunks():
     o = morphology.binary_opening(g > 10, structure=structure)
     labels, n = measure.label(o)
     k = measure.filter_regions(labels, "area > 10")
-    table = measure.regionprops_table(k, properties=["label", "centroid"])
+    table = pd.DataFrame(measure.regionprops_table(k, properties=["label", "centroid"]))
 
     assert_same(f, filtered)
     assert_same(g, grad)

@@ -1,27 +1,39 @@
 """Per-block partial statistics per label, and their reduction across blocks.
 
 One task per block turns a label block (and an optional intensity block) into a
-small *table*: one row per (image, label) present in the block, holding partial
-sums that merge exactly (counts, coordinate sums, bounding boxes, minima, maxima,
-first-pixel index) or stably (per-label ``(count, mean, M2)`` merged with Chan's
-parallel formula). Every statistic is vectorised and O(pixels) per block whatever
-the number of labels:
+small *table* (:mod:`.tables`): one row per label present in the block, holding
+partial sums that merge exactly. Work is O(measured pixels) per block whatever the
+number of labels: the pixels are found once (``np.flatnonzero``), their labels
+compacted (:func:`.fore.compact`), and most sums run over the *runs* of a label
+along the last axis (:class:`.fore.Fore`).
 
-- labels are compacted to ``0..n-1`` (background ``n``) by a bincount over the
-  block's label range when the range is small, else by a hash factorisation
-  (``pandas.factorize``), never by a sort of the pixels;
-- per-axis coordinate sums and bounding boxes come from one bincount of
-  ``(coordinate along the axis, compact label)`` pairs, a small ``(axis length,
-  n)`` table, when that table is small; else from per-pixel coordinates;
-- minima, maxima and first-pixel indices use ``np.minimum.at``/``np.maximum.at``.
+The statistic groups a block task can compute (:data:`NEEDS`):
 
-Tables are dicts of numpy arrays sorted by ``(image, label)``; :func:`merge`
-combines any number of them, and :func:`tree_reduce` builds a dask.delayed tree of
-merges over the per-block tables.
+``bbox``        bounding box (``bmin``, ``bmax``), exact;
+``first``       raster index of the first pixel, exact;
+``coords``      integer coordinate sums (``csum``), exact;
+``moments``     raw moments up to order 3 per axis about an integer origin
+                (``origin``, ``mom``; exact for label images below ``2**53``);
+``moments1``    the same up to order 1 (enough for centroids);
+``wmoments``    the same weighted by intensity (``wmom``, per channel; ``wmoments1``);
+``isum``        intensity sums: int64 (exact) for integer images, float64 otherwise;
+``isq``         for variances: exact sums of squares (int64) for 8- and 16-bit images,
+                else sums of ``x - c`` and ``(x - c)**2`` about a per-block centre ``c``
+                near the mean (``centre``, ``l1``, ``q2``), re-centred when merged;
+``wcoords``     exact sums of ``fl(intensity * coordinate)`` (scipy's ``center_of_mass``);
+``minmax``      minimum and maximum (NaN ignored, ``nnan`` counts NaN);
+``positions``   value and raster index of the first minimum and maximum;
+``perimeter``   perimeter configuration counts (2-D; needs a halo of 2);
+``euler``       2x2(x2) window configuration counts (needs a halo of 1).
+
+Dense blocks are measured in slabs along axis 0 of about :data:`SLAB` pixels, so
+the per-pixel temporaries stay small; the slab tables are then merged.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,271 +42,116 @@ import dask.array as da
 import numpy as np
 
 from .._overlap import block_offsets
+from ..errors import InvalidParameterError
+from . import graphs as G
+from .fore import RANGE_FACTOR, Fore, compact
+from .local import (
+    PERIMETER_CODES,
+    core_foreground,
+    euler_coefs,
+    perimeter_codes,
+    window_codes,
+)
+from .moments import block_moments, block_origin
+from .tables import FIELD_OPS, apply_mapping, concat, empty_table, group, merge
 
 #: The statistic groups a block task can compute.
-NEEDS = frozenset({"coords", "bbox", "isum", "wcoords", "minmax", "m2", "first"})
-
-#: How each field merges: "add", "min", "max" or "chan" (mean/M2 with count).
-FIELD_OPS = {
-    "count": "add",
-    "csum": "add",
-    "bmin": "min",
-    "bmax": "max",
-    "isum": "add",
-    "wcsum": "add",
-    "imin": "min",
-    "imax": "max",
-    "mean": "chan",
-    "m2": "chan",
-    "first": "min",
-}
-
-#: A (coordinate, label) table may hold up to this many cells per block pixel
-#: (plus a constant) before the per-pixel fallback is used.
-TABLE_FACTOR = 4
-#: A label range up to this many values per pixel (plus a constant) is compacted
-#: by bincount; a wider (sparse) range by hashing.
-RANGE_FACTOR = 2
-_SLACK = 1 << 16
-#: Blocks are measured in slabs along axis 0 of about this many pixels, so the
-#: per-pixel temporaries stay in cache; the slab tables are then merged.
+NEEDS = frozenset(
+    {
+        "bbox",
+        "first",
+        "coords",
+        "moments",
+        "moments1",
+        "wmoments",
+        "wmoments1",
+        "isum",
+        "isq",
+        "wcoords",
+        "minmax",
+        "positions",
+        "perimeter",
+        "euler",
+    }
+)
+#: Halo (pixels of neighbouring labels) each local statistic needs.
+HALO = {"perimeter": 2, "euler": 1}
+#: Blocks are measured in slabs along axis 0 of about this many pixels.
 SLAB = 1 << 18
-
-
-def compact(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Compact the nonzero labels of ``flat``.
-
-    Returns ``(labels, inv, counts)``: the sorted distinct nonzero labels (int64),
-    the compact index of every pixel (background -> ``len(labels)``) and the pixel
-    count of each label.
-    """
-    if flat.dtype == bool:
-        flat = flat.view(np.uint8)
-    if flat.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.intp), np.zeros(0, np.int64)
-    lo, hi = int(flat.min()), int(flat.max())
-    span = hi - lo + 1
-    if span <= RANGE_FACTOR * flat.size + _SLACK:
-        idx = flat if lo == 0 else flat.astype(np.intp) - lo
-        counts = np.bincount(idx, minlength=span)
-        if lo <= 0 <= hi:
-            counts[-lo] = 0
-        present = np.flatnonzero(counts)
-        n = len(present)
-        lut = np.full(span, n, dtype=np.intp)
-        lut[present] = np.arange(n)
-        return present.astype(np.int64) + lo, lut[idx], counts[present].astype(np.int64)
-    import pandas as pd
-
-    codes, uniq = pd.factorize(flat, sort=True)
-    uniq = np.asarray(uniq).astype(np.int64)
-    keep = uniq != 0
-    labels = uniq[keep]
-    n = len(labels)
-    lut = np.full(len(uniq), n, dtype=np.intp)
-    lut[keep] = np.arange(n)
-    inv = lut[codes]
-    counts = np.bincount(inv, minlength=n + 1)[:n].astype(np.int64)
-    return labels, inv, counts
-
-
-def _axis_coords(shape: Sequence[int], axis: int) -> np.ndarray:
-    """Return the coordinate along ``axis`` of every pixel of a C-ordered block, raveled."""
-    sel = [None] * len(shape)
-    sel[axis] = slice(None)
-    return np.broadcast_to(np.arange(shape[axis])[tuple(sel)], shape).ravel()
-
-
-def _image_stats(
-    lab: np.ndarray,
-    img: np.ndarray | None,
-    offset: Sequence[int],
-    gshape: Sequence[int],
-    needs: frozenset,
-) -> dict[str, np.ndarray]:
-    """Compute the partial statistics of one image (or one image's block)."""
-    shape = lab.shape
-    ndim = lab.ndim
-    labels, inv, counts = compact(lab.ravel())
-    n = len(labels)
-    size = lab.size
-    out: dict[str, np.ndarray] = {"label": labels, "count": counts}
-    w = None
-    if img is not None and needs & {"isum", "wcoords", "m2"}:
-        w = img.ravel().astype(np.float64)
-    if needs & {"coords", "bbox", "wcoords"}:
-        csum = np.zeros((n, ndim), np.int64)
-        bmin = np.zeros((n, ndim), np.int64)
-        bmax = np.zeros((n, ndim), np.int64)
-        wcsum = np.zeros((n, ndim), np.float64)
-        inv_nd = inv.reshape(shape)
-        for k in range(ndim):
-            sk = shape[k]
-            pos = np.arange(sk, dtype=np.int64) + offset[k]
-            if sk * (n + 1) <= TABLE_FACTOR * size + _SLACK:
-                sel = [None] * ndim
-                sel[k] = slice(None)
-                comb = (inv_nd + (n + 1) * np.arange(sk, dtype=np.intp)[tuple(sel)]).ravel()
-                if needs & {"coords", "bbox"}:
-                    table = np.bincount(comb, minlength=sk * (n + 1)).reshape(sk, n + 1)[:, :n]
-                if "coords" in needs:
-                    csum[:, k] = pos @ table
-                if "bbox" in needs:
-                    hit = table > 0
-                    bmin[:, k] = pos[np.argmax(hit, axis=0)]
-                    bmax[:, k] = pos[sk - 1 - np.argmax(hit[::-1], axis=0)]
-                if "wcoords" in needs:
-                    wt = np.bincount(comb, weights=w, minlength=sk * (n + 1))
-                    wcsum[:, k] = pos.astype(np.float64) @ wt.reshape(sk, n + 1)[:, :n]
-            else:
-                coord = _axis_coords(shape, k)
-                if "coords" in needs:
-                    acc = np.zeros(n + 1, np.int64)
-                    np.add.at(acc, inv, coord)
-                    csum[:, k] = acc[:n] + counts * offset[k]
-                if "bbox" in needs:
-                    lo = np.full(n + 1, sk, np.int64)
-                    hi = np.full(n + 1, -1, np.int64)
-                    np.minimum.at(lo, inv, coord)
-                    np.maximum.at(hi, inv, coord)
-                    bmin[:, k] = lo[:n] + offset[k]
-                    bmax[:, k] = hi[:n] + offset[k]
-                if "wcoords" in needs:
-                    wsum = np.bincount(inv, weights=coord * w, minlength=n + 1)[:n]
-                    wtot = np.bincount(inv, weights=w, minlength=n + 1)[:n]
-                    wcsum[:, k] = wsum + offset[k] * wtot
-        if "coords" in needs:
-            out["csum"] = csum
-        if "bbox" in needs:
-            out["bmin"] = bmin
-            out["bmax"] = bmax
-        if "wcoords" in needs:
-            out["wcsum"] = wcsum
-    if needs & {"isum", "m2"}:
-        isum = np.bincount(inv, weights=w, minlength=n + 1)[:n]
-        if "isum" in needs:
-            out["isum"] = isum
-        if "m2" in needs:
-            mean = isum / counts if n else isum
-            dev = w - np.append(mean, 0.0)[inv]
-            out["mean"] = mean
-            out["m2"] = np.bincount(inv, weights=dev * dev, minlength=n + 1)[:n]
-    if "minmax" in needs:
-        vals = img.ravel()
-        lo, hi = _extremes(vals.dtype)
-        imin = np.full(n + 1, hi, vals.dtype)
-        imax = np.full(n + 1, lo, vals.dtype)
-        np.minimum.at(imin, inv, vals)
-        np.maximum.at(imax, inv, vals)
-        out["imin"] = imin[:n]
-        out["imax"] = imax[:n]
-    if "first" in needs:
-        first = np.full(n + 1, size, np.intp)
-        np.minimum.at(first, inv, np.arange(size, dtype=np.intp))
-        local = np.unravel_index(first[:n], shape)
-        glob = tuple(c + o for c, o in zip(local, offset, strict=True))
-        out["first"] = (
-            np.ravel_multi_index(glob, gshape).astype(np.int64) if n else np.zeros(0, np.int64)
-        )
-    return out
-
-
-#: Below this foreground fraction a block is measured on its foreground pixels only.
+#: Below this foreground fraction a block is measured without slabs.
 SPARSE = 0.5
 
 
-def sparse_stats(lab, img, offset, gshape, needs, nz) -> dict[str, np.ndarray]:
-    """Compute the statistics of :func:`_image_stats` from the foreground pixels only.
+def halo_of(needs: frozenset) -> int:
+    """The halo the statistics ``needs`` require (0 for none)."""
+    return max((HALO[k] for k in needs if k in HALO), default=0)
 
-    ``nz`` holds the raster indices of the nonzero labels; work is proportional to
-    their number, with coordinates from ``np.unravel_index``.
-    """
-    shape = lab.shape
-    ndim = lab.ndim
-    labels, inv, counts = compact(lab.ravel()[nz])
-    n = len(labels)
-    out: dict[str, np.ndarray] = {"label": labels, "count": counts}
-    w = None
-    if img is not None and needs & {"isum", "wcoords", "m2"}:
-        w = img.ravel()[nz].astype(np.float64)
-    isum = None
-    if w is not None:
-        isum = np.bincount(inv, weights=w, minlength=n)
-    coords = np.unravel_index(nz, shape) if needs & {"coords", "bbox", "wcoords"} else ()
-    if "coords" in needs:
-        csum = np.zeros((n, ndim), np.int64)
-        for k, c in enumerate(coords):
-            # float64 sums of integer coordinates are exact below 2**53
-            csum[:, k] = np.rint(np.bincount(inv, weights=c, minlength=n)).astype(np.int64)
-            csum[:, k] += counts * offset[k]
-        out["csum"] = csum
+
+def _int_path(dtype: np.dtype) -> bool:
+    """Integer intensity sums are exact in int64 for these dtypes."""
+    return dtype.kind == "b" or (dtype.kind in "iu" and dtype.itemsize <= 4)
+
+
+def _square_int_path(dtype: np.dtype) -> bool:
+    return dtype.kind == "b" or (dtype.kind in "iu" and dtype.itemsize <= 2)
+
+
+def moment_order(needs: frozenset) -> int:
+    """Powers per axis the moment statistics need: 4 (order 3), 2 (order 1) or 0 (none)."""
+    if needs & {"moments", "wmoments"}:
+        return 4
+    if needs & {"moments1", "wmoments1"}:
+        return 2
+    return 0
+
+
+def field_shapes(ndim: int, needs: frozenset, idtype: Any, channels: int) -> dict:
+    """Field name -> (shape after the row axis, dtype) for the statistics ``needs``."""
+    idtype = np.dtype(np.float64 if idtype is None else idtype)
+    c = channels
+    out: dict[str, tuple] = {"count": ((), np.int64)}
     if "bbox" in needs:
-        bmin = np.zeros((n, ndim), np.int64)
-        bmax = np.zeros((n, ndim), np.int64)
-        for k, c in enumerate(coords):
-            lo = np.full(n, shape[k], np.intp)
-            hi = np.full(n, -1, np.intp)
-            np.minimum.at(lo, inv, c)
-            np.maximum.at(hi, inv, c)
-            bmin[:, k] = lo + offset[k]
-            bmax[:, k] = hi + offset[k]
-        out["bmin"] = bmin
-        out["bmax"] = bmax
-    if "wcoords" in needs:
-        wcsum = np.zeros((n, ndim), np.float64)
-        for k, c in enumerate(coords):
-            wcsum[:, k] = np.bincount(inv, weights=c * w, minlength=n) + offset[k] * isum
-        out["wcsum"] = wcsum
-    if "isum" in needs:
-        out["isum"] = isum
-    if "m2" in needs:
-        mean = isum / counts if n else isum
-        dev = w - mean[inv]
-        out["mean"] = mean
-        out["m2"] = np.bincount(inv, weights=dev * dev, minlength=n)
-    if "minmax" in needs:
-        vals = img.ravel()[nz]
-        lo, hi = _extremes(vals.dtype)
-        imin = np.full(n, hi, vals.dtype)
-        imax = np.full(n, lo, vals.dtype)
-        np.minimum.at(imin, inv, vals)
-        np.maximum.at(imax, inv, vals)
-        out["imin"] = imin
-        out["imax"] = imax
+        out["bmin"] = ((ndim,), np.int64)
+        out["bmax"] = ((ndim,), np.int64)
     if "first" in needs:
-        first = np.full(n, lab.size, np.intp)
-        np.minimum.at(first, inv, nz)
-        local = np.unravel_index(first, shape)
-        glob = tuple(c + o for c, o in zip(local, offset, strict=True))
-        out["first"] = (
-            np.ravel_multi_index(glob, gshape).astype(np.int64) if n else np.zeros(0, np.int64)
+        out["first"] = ((), np.int64)
+    k = moment_order(needs)
+    cube = (k,) * ndim
+    if "coords" in needs or k:
+        out["csum"] = ((ndim,), np.int64)
+    if k:
+        out["origin"] = ((ndim,), np.int64)
+        out["mom"] = (cube, np.float64)
+    if needs & {"wmoments", "wmoments1"}:
+        out["wmom"] = ((c, *cube), np.float64)
+    if "isum" in needs:
+        out.update(
+            {"isum": ((c,), np.int64)} if _int_path(idtype) else {"isum_f": ((c,), np.float64)}
         )
+    if "isq" in needs:
+        if _square_int_path(idtype):
+            out["isq"] = ((c,), np.int64)
+        else:
+            out["centre"] = ((c,), np.float64)
+            out["l1"] = ((c,), np.float64)
+            out["q2"] = ((c,), np.float64)
+    if "wcoords" in needs:
+        out["wcs"] = ((ndim,), np.float64)
+    if needs & {"minmax", "positions"}:
+        out["imin"] = ((c,), idtype)
+        out["imax"] = ((c,), idtype)
+        out["nnan"] = ((c,), np.int64)
+    if "positions" in needs:
+        for p in ("pmin", "pmax", "pmaxl"):
+            out[f"{p}_v"] = ((), idtype)
+            out[f"{p}_i"] = ((), np.int64)
+    if "perimeter" in needs:
+        out["perim"] = ((len(PERIMETER_CODES),), np.int64)
+    if "euler" in needs:
+        # 2-D: the 16-window histogram (Crofton's float weights need it); 3-D: the sum of
+        # the Euler coefficients over the windows, an integer (256 counts would be 2 KiB)
+        out["euler"] = ((16,), np.int64) if ndim == 2 else ((), np.int64)
     return out
-
-
-def _slabbed_stats(lab, img, offset, gshape, needs) -> dict[str, np.ndarray]:
-    """Measure one block: from its foreground when sparse, else in cache-sized slabs.
-
-    Dense blocks run :func:`_image_stats` over slabs along axis 0 that fit in
-    cache, then merge.
-    """
-    nz = np.flatnonzero(lab)
-    if len(nz) <= SPARSE * lab.size:
-        return sparse_stats(lab, img, offset, gshape, needs, nz)
-    if lab.ndim < 2 or lab.size <= SLAB:
-        return _image_stats(lab, img, offset, gshape, needs)
-    step = max(1, SLAB // (lab.size // lab.shape[0]))
-    parts = []
-    for s in range(0, lab.shape[0], step):
-        sub = slice(s, s + step)
-        t = _image_stats(
-            lab[sub], None if img is None else img[sub], (offset[0] + s, *offset[1:]), gshape, needs
-        )
-        t["image"] = np.zeros(len(t["label"]), np.int64)
-        parts.append(t)
-    t = merge(*parts)
-    del t["image"]
-    return t
 
 
 def _extremes(dtype: np.dtype) -> tuple[Any, Any]:
@@ -306,28 +163,248 @@ def _extremes(dtype: np.dtype) -> tuple[Any, Any]:
     return info.min, info.max
 
 
-def empty_table(ndim: int, needs: frozenset, idtype: Any = None) -> dict[str, np.ndarray]:
-    """Return a table with no rows and the fields ``needs`` asks for."""
-    t = {"image": np.zeros(0, np.int64), "label": np.zeros(0, np.int64)}
-    t["count"] = np.zeros(0, np.int64)
-    if "coords" in needs:
-        t["csum"] = np.zeros((0, ndim), np.int64)
-    if "bbox" in needs:
-        t["bmin"] = np.zeros((0, ndim), np.int64)
-        t["bmax"] = np.zeros((0, ndim), np.int64)
-    if "wcoords" in needs:
-        t["wcsum"] = np.zeros((0, ndim), np.float64)
+def _intensity_stats(fore: Fore, vals: np.ndarray, needs, out, gshape, fvals=None) -> None:
+    """The intensity fields of one block from the measured pixels' values ``(P, C)``.
+
+    ``fvals`` is ``vals`` as float64 when the caller has it.
+    """
+    n = fore.n
+    dtype = vals.dtype
+    inv = fore.inv
+    nch = vals.shape[1]
+
+    def as_float():
+        nonlocal fvals
+        if fvals is None:
+            fvals = vals.astype(np.float64, copy=False)
+        return fvals
+
+    def sums(v):
+        return np.stack(
+            [np.bincount(inv, weights=v[:, c], minlength=n)[:n] for c in range(v.shape[1])],
+            axis=1,
+        )
+
+    cmax = int(fore.counts.max(initial=0))
+    small = dtype.kind == "b" or (dtype.kind in "iu" and dtype.itemsize <= 2)
+    fsum = None
     if "isum" in needs:
-        t["isum"] = np.zeros(0, np.float64)
-    if "m2" in needs:
-        t["mean"] = np.zeros(0, np.float64)
-        t["m2"] = np.zeros(0, np.float64)
-    if "minmax" in needs:
-        t["imin"] = np.zeros(0, idtype)
-        t["imax"] = np.zeros(0, idtype)
+        if small:  # |x| < 2**16: a float64 bincount is exact below 2**37 pixels
+            out["isum"] = np.rint(sums(as_float())).astype(np.int64)
+        elif _int_path(dtype):
+            s = np.zeros((n, nch), np.int64)
+            np.add.at(s, fore.run_label, fore.run_sum(vals.astype(np.int64)))
+            out["isum"] = s
+        else:
+            out["isum_f"] = fsum = sums(as_float())
+    if "isq" in needs:
+        if _square_int_path(dtype):
+            v = vals.astype(np.int64)
+            v *= v
+            if cmax < 1 << 21:  # x*x < 2**32: a float64 bincount is exact
+                out["isq"] = np.rint(sums(v.astype(np.float64))).astype(np.int64)
+            else:
+                s = np.zeros((n, nch), np.int64)
+                np.add.at(s, fore.run_label, fore.run_sum(v))
+                out["isq"] = s
+        else:
+            v = as_float()
+            cnt = fore.counts.astype(np.float64)[:, None]
+            s = fsum if fsum is not None else sums(v)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                centre = np.nan_to_num(s / cnt)
+            # about a centre near the mean the differences are exact (Sterbenz) and small
+            dev = v - centre[inv]
+            out["centre"] = centre
+            out["l1"] = sums(dev)
+            dev *= dev
+            out["q2"] = sums(dev)
+    if "wcoords" in needs:
+        v = as_float()[:, 0]
+        coords = np.unravel_index(fore.nz, fore.shape) if fore.ndim else ()
+        parts = []
+        for k, c in enumerate(coords):
+            g = (c + fore.offset[k]).astype(np.float64)
+            parts.append(np.bincount(inv, weights=v * g, minlength=n)[:n])
+        out["wcs"] = np.stack(parts, axis=1) if parts else np.zeros((n, 0))
+    if needs & {"minmax", "positions"}:
+        _extreme_stats(fore, vals, out)
+    if "positions" in needs:
+        v = vals[:, 0]
+        for prefix, pick, last in (
+            ("pmin", "imin", False),
+            ("pmax", "imax", False),
+            ("pmaxl", "imax", True),
+        ):
+            best = out[pick][:, 0]
+            hit = v == best[inv]
+            if dtype.kind == "f":
+                hit |= np.isnan(best[inv])  # an all-NaN label: its first (last) pixel
+            if last:
+                pos = np.full(n, -1, np.intp)
+                np.maximum.at(pos, inv[hit], fore.nz[hit])
+            else:
+                pos = np.full(n, fore.size, np.intp)
+                np.minimum.at(pos, inv[hit], fore.nz[hit])
+            out[f"{prefix}_v"] = best.copy()
+            out[f"{prefix}_i"] = fore.global_index(pos, gshape)
+
+
+def _extreme_stats(fore: Fore, vals: np.ndarray, out) -> None:
+    """``imin``/``imax`` (NaN ignored unless a label is all NaN) and ``nnan`` per label."""
+    n, nch, dtype = fore.n, vals.shape[1], vals.dtype
+    lo, hi = _extremes(dtype)
+    imin = np.full((n, nch), hi, dtype)
+    imax = np.full((n, nch), lo, dtype)
+    # NaN propagates through minimum/maximum: only labels that hold one need more work
+    np.minimum.at(imin, fore.run_label, fore.run_reduce(np.minimum, vals))
+    np.maximum.at(imax, fore.run_label, fore.run_reduce(np.maximum, vals))
+    nnan = np.zeros((n, nch), np.int64)
+    if dtype.kind == "f":
+        bad = np.isnan(imin).any(axis=1)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            sel = np.isin(fore.inv, rows)
+            sub, lab = vals[sel], fore.inv[sel]
+            lo_, hi_ = np.full((n, nch), np.inf), np.full((n, nch), -np.inf)
+            np.fmin.at(lo_, lab, sub)
+            np.fmax.at(hi_, lab, sub)
+            np.add.at(nnan, lab, np.isnan(sub).astype(np.int64))
+            fully = nnan == fore.counts[:, None]
+            lo_[fully] = np.nan
+            hi_[fully] = np.nan
+            imin[rows] = lo_[rows]
+            imax[rows] = hi_[rows]
+    out["imin"] = imin
+    out["imax"] = imax
+    out["nnan"] = nnan
+
+
+def measure_block(
+    lab: np.ndarray,
+    img: np.ndarray | None,
+    offset: Sequence[int],
+    gshape: Sequence[int],
+    needs: frozenset,
+    *,
+    padded: np.ndarray | None = None,
+    halo: int = 0,
+    background: bool = False,
+    nz: np.ndarray | None = None,
+    values: np.ndarray | None = None,
+    pidx: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """The statistics table of one block (no ``image`` field), without slabs.
+
+    ``img`` has the block's shape, or one more (last) axis of channels. ``padded``
+    is the label block with ``halo`` pixels of neighbours on every side (for the
+    local statistics); ``nz``, ``values`` and ``pidx`` are the measured pixels (see
+    :func:`.local.core_foreground`) when the caller has them.
+    """
+    fore = Fore(lab, offset, background=background, nz=nz, values=values)
+    n, ndim = fore.n, fore.ndim
+    out: dict[str, np.ndarray] = {"label": fore.labels, "count": fore.counts}
+    if needs & {"bbox"}:
+        bmin, bmax = fore.bbox
+        out["bmin"] = bmin + np.asarray(fore.offset, np.int64)
+        out["bmax"] = bmax + np.asarray(fore.offset, np.int64)
     if "first" in needs:
-        t["first"] = np.zeros(0, np.int64)
+        out["first"] = fore.global_index(fore.first, gshape)
+    order = moment_order(needs)
+    if "coords" in needs or order:
+        csum = np.zeros((n, ndim), np.int64)
+        length = fore.run_length
+        for k, c in enumerate(fore.run_coords):
+            w = c * length + (length * (length - 1) // 2 if k == ndim - 1 else 0)
+            csum[:, k] = np.rint(np.bincount(fore.run_label, weights=w, minlength=n)[:n]).astype(
+                np.int64
+            )
+        out["csum"] = csum + fore.counts[:, None] * np.asarray(fore.offset, np.int64)
+    vals = fvals = None
+    if img is not None:
+        flat = img.reshape((fore.size, 1 if img.ndim == lab.ndim else img.shape[-1]))
+        vals = flat[fore.nz]
+        if needs & {"wmoments", "wmoments1"}:
+            fvals = vals.astype(np.float64, copy=False)
+    if order:
+        origin = block_origin(fore)
+        mom, wmom = block_moments(fore, origin, fvals, order)
+        out["origin"] = origin + np.asarray(fore.offset, np.int64)
+        out["mom"] = mom
+        if wmom is not None:
+            out["wmom"] = wmom
+    if vals is not None and needs & {"isum", "isq", "wcoords", "minmax", "positions"}:
+        _intensity_stats(fore, vals, needs, out, gshape, fvals)
+    if "perimeter" in needs:
+        out["perim"] = perimeter_codes(padded, halo, fore.labels)
+    if "euler" in needs:
+        codes = window_codes(padded, halo, fore.labels, pidx)
+        out["euler"] = codes if lab.ndim == 2 else codes @ np.asarray(euler_coefs(3), np.int64)
+    return out
+
+
+def _slabbed(lab, img, padded, halo, offset, gshape, needs, background) -> dict[str, np.ndarray]:
+    """Measure one image's block: in one go when sparse or small, else in slabs along axis 0."""
+    size = lab.size
+    dense = background or size <= SLAB or lab.ndim < 2
+    nz = values = pidx = None
+    if padded is not None and not background:
+        # the core is a view of the padded block: find its pixels there, without a copy
+        nz, values, pidx = core_foreground(padded, halo, lab.shape)
+        dense = dense or len(nz) <= SPARSE * size
+    elif not dense:
+        nz = np.flatnonzero(lab)
+        dense = len(nz) <= SPARSE * size
+    if dense:
+        return measure_block(
+            lab,
+            img,
+            offset,
+            gshape,
+            needs,
+            padded=padded,
+            halo=halo,
+            background=background,
+            nz=nz,
+            values=values,
+            pidx=pidx,
+        )
+    step = max(1, SLAB // (size // lab.shape[0]))
+    parts = []
+    for s in range(0, lab.shape[0], step):
+        sub = slice(s, s + step)
+        pad = None
+        if padded is not None:
+            pad = padded[s : s + min(step, lab.shape[0] - s) + 2 * halo]
+        t = measure_block(
+            lab[sub],
+            None if img is None else img[sub],
+            (offset[0] + s, *offset[1:]),
+            gshape,
+            needs,
+            padded=pad,
+            halo=halo,
+        )
+        t["image"] = np.zeros(len(t["label"]), np.int64)
+        parts.append(t)
+    t = merge(*parts)
+    del t["image"]
     return t
+
+
+def sparse_stats(lab, img, offset, gshape, needs, nz) -> dict[str, np.ndarray]:
+    """The statistics of one block's nonzero pixels ``nz`` (raster indices), no ``image`` field.
+
+    The local statistics (``perimeter``, ``euler``) need a halo and are not available here.
+    """
+    local = sorted(needs & set(HALO))
+    if local:
+        raise InvalidParameterError(
+            f"the statistics {local} need the neighbouring labels of every block; got a "
+            "block without its halo. Hint: perimeter, perimeter_crofton and euler_number "
+            "are measured by regionprops_table on the labels."
+        )
+    return measure_block(np.asarray(lab), img, offset, gshape, needs, nz=nz)
 
 
 def block_stats(
@@ -336,79 +413,105 @@ def block_stats(
     offset: Sequence[int],
     gshape: Sequence[int],
     needs: frozenset,
-    stack: bool,
+    stack: bool = False,
+    halo: int = 0,
+    background: bool = False,
+    slivers: Sequence[np.ndarray | None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Compute the partial statistics table of one block.
 
     ``offset`` is the block's start in the whole array, ``gshape`` the whole
     array's shape. With ``stack``, axis 0 indexes images: each image of the block
-    is measured on its own and coordinates exclude axis 0.
+    is measured on its own and coordinates exclude axis 0. With ``halo`` > 0, the
+    neighbouring labels come as ``slivers``: one per neighbour direction (in the order
+    of :func:`halo_directions`; None beyond the array, which is background), or, with
+    ``slivers=None``, ``lab`` carries them already (``halo`` pixels on every measured side).
     """
     lab = np.asarray(lab)
     if img is not None:
         img = np.asarray(img)
         if img.dtype == bool:
             img = img.view(np.uint8)
+    if lab.dtype == bool:
+        lab = lab.view(np.uint8)
+    padded = None
+    if halo:
+        measured = [not (stack and a == 0) for a in range(lab.ndim)]
+        if slivers is not None:
+            padded = _assemble(lab, slivers, halo, measured)
+        else:
+            padded = np.ascontiguousarray(lab)
+        core = tuple(
+            slice(halo, padded.shape[a] - halo) if measured[a] else slice(None)
+            for a in range(lab.ndim)
+        )
+        lab = padded[core]
     if not stack:
-        t = _slabbed_stats(lab, img, offset, gshape, needs)
+        t = _slabbed(lab, img, padded, halo, offset, gshape, needs, background)
         t["image"] = np.zeros(len(t["label"]), np.int64)
         return t
+    nch = 1 if img is None or img.ndim == lab.ndim else img.shape[-1]
     idtype = None if img is None else img.dtype
-    parts = [empty_table(lab.ndim - 1, needs, idtype)]
+    parts = [empty_table(lab.ndim - 1, needs, idtype, nch)]
     for i in range(lab.shape[0]):
-        t = _slabbed_stats(lab[i], None if img is None else img[i], offset[1:], gshape[1:], needs)
+        t = _slabbed(
+            lab[i],
+            None if img is None else img[i],
+            None if padded is None else padded[i],
+            halo,
+            offset[1:],
+            gshape[1:],
+            needs,
+            background,
+        )
         t["image"] = np.full(len(t["label"]), offset[0] + i, np.int64)
         parts.append(t)
     return concat(parts)
 
 
-def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+def halo_directions(measured: Sequence[bool]) -> list[tuple[int, ...]]:
+    """The neighbour directions of a block: offsets in -1, 0, 1 (0 on unmeasured axes)."""
+    ranges = [(-1, 0, 1) if m else (0,) for m in measured]
+    return [d for d in itertools.product(*ranges) if any(d)]
 
 
-def merge(*tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Merge tables row-wise by ``(image, label)``.
+def _assemble(core: np.ndarray, slivers, halo: int, measured) -> np.ndarray:
+    """The block with its neighbours' ``halo`` (background beyond the array): one copy."""
+    shape = tuple(s + 2 * halo if m else s for s, m in zip(core.shape, measured, strict=True))
+    out = np.zeros(shape, core.dtype if core.dtype != bool else np.uint8)
 
-    Counts, sums and first indices add or take the minimum exactly; ``(mean, M2)``
-    merge with the multi-way form of Chan et al.'s parallel formula:
-    ``mean = sum(n_i mean_i) / n`` and ``M2 = sum(M2_i) + sum(n_i (mean_i - mean)**2)``.
-    """
-    rows = [t for t in tables if len(t["label"])]
-    if not rows:
-        return tables[0]
-    if len(rows) == 1:
-        return rows[0]
-    return group(concat(rows))
+    def region(d):
+        return tuple(
+            slice(None)
+            if not m
+            else (
+                slice(0, halo)
+                if k < 0
+                else slice(halo + s, None)
+                if k > 0
+                else slice(halo, halo + s)
+            )
+            for k, s, m in zip(d, core.shape, measured, strict=True)
+        )
 
-
-def group(cat: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Merge the rows of one table that share an ``(image, label)`` (see :func:`merge`)."""
-    if len(cat["label"]) == 0:
-        return cat
-    order = np.lexsort((cat["label"], cat["image"]))
-    cat = {k: v[order] for k, v in cat.items()}
-    img, lab = cat["image"], cat["label"]
-    change = np.ones(len(lab), bool)
-    change[1:] = (img[1:] != img[:-1]) | (lab[1:] != lab[:-1])
-    starts = np.flatnonzero(change)
-    out = {"image": img[starts], "label": lab[starts]}
-    for k, v in cat.items():
-        op = FIELD_OPS.get(k)
-        if op == "add":
-            out[k] = np.add.reduceat(v, starts, axis=0)
-        elif op == "min":
-            out[k] = np.minimum.reduceat(v, starts, axis=0)
-        elif op == "max":
-            out[k] = np.maximum.reduceat(v, starts, axis=0)
-    if "mean" in cat:
-        n_i = cat["count"].astype(np.float64)
-        n = out["count"].astype(np.float64)
-        mean = np.add.reduceat(n_i * cat["mean"], starts) / n
-        group = np.cumsum(change) - 1
-        dev = cat["mean"] - mean[group]
-        out["mean"] = mean
-        out["m2"] = np.add.reduceat(cat["m2"], starts) + np.add.reduceat(n_i * dev * dev, starts)
+    out[region((0,) * core.ndim)] = core
+    for d, piece in zip(halo_directions(measured), slivers, strict=True):
+        if piece is not None:
+            out[region(d)] = piece
     return out
+
+
+def _sliver(block: np.ndarray, index: tuple) -> np.ndarray:
+    return np.asarray(block)[index]
+
+
+def _at_least(size: int, chunks: tuple[int, ...]) -> tuple[int, ...]:
+    """``chunks`` with neighbours joined until every chunk has at least ``size`` pixels."""
+    if sum(chunks) <= size:
+        return (sum(chunks),)
+    from dask.array.overlap import ensure_minimum_chunksize
+
+    return tuple(ensure_minimum_chunksize(size, chunks))
 
 
 def tree_reduce(parts: list, split_every: int = 8) -> Any:
@@ -428,38 +531,102 @@ def stats_delayed(
     *,
     stack: bool = False,
     split_every: int = 8,
+    background: bool = False,
 ) -> Any:
     """Build the merged statistics table of a whole label image, as a dask.delayed.
 
     One :func:`block_stats` task per block (the label and intensity blocks of the
-    same chunk together), then a tree of merges over the small tables.
+    same chunk together; the label block with a halo of neighbouring labels when a
+    local statistic is needed), then a tree of merges over the small tables.
     """
-    lab_blocks = labels.to_delayed()
-    img_blocks = None if intensity is None else intensity.to_delayed()
-    parts = []
-    kernel = dask.delayed(block_stats, pure=True)
-    for idx, off in block_offsets(labels.chunks):
-        img = None if img_blocks is None else img_blocks[idx]
-        parts.append(kernel(lab_blocks[idx], img, off, labels.shape, needs, stack))
-    if not parts:
+    halo = halo_of(needs)
+    measured = [not (stack and a == 0) for a in range(labels.ndim)]
+    if halo:
+        chunks = tuple(
+            c if not measured[a] or min(c) >= halo else _at_least(halo, c)
+            for a, c in enumerate(labels.chunks)
+        )
+        if chunks != labels.chunks:
+            labels = labels.rechunk(chunks)
+            if intensity is not None:
+                intensity = intensity.rechunk(chunks + intensity.chunks[labels.ndim :])
+    if labels.npartitions == 0:
         ndim = labels.ndim - 1 if stack else labels.ndim
         idtype = None if intensity is None else intensity.dtype
-        return dask.delayed(empty_table, pure=True)(ndim, needs, idtype)
-    return tree_reduce(parts, split_every)
+        nch = 1 if intensity is None or intensity.ndim == labels.ndim else intensity.shape[-1]
+        return dask.delayed(empty_table, pure=True)(ndim, needs, idtype, nch)
+    name = G.name_of(
+        "block_stats",
+        labels.name,
+        None if intensity is None else intensity.name,
+        needs,
+        stack,
+        halo,
+        background,
+    )
+    dsk: dict = {}
+    keys = {}
+    directions = halo_directions(measured) if halo else []
+    numblocks = labels.numblocks
+    for idx, off in block_offsets(labels.chunks):
+        f = functools.partial(
+            block_stats,
+            offset=off,
+            gshape=labels.shape,
+            needs=needs,
+            stack=stack,
+            halo=halo,
+            background=background,
+        )
+        args = [G.block_key(labels, idx), G.block_key(intensity, idx)]
+        if halo:
+            # the neighbours' edges: small slices of the neighbouring blocks (not a
+            # copy of every block with its halo, as an overlap would make)
+            slivers = []
+            for d in directions:
+                j = tuple(i + k for i, k in zip(idx, d, strict=True))
+                if any(not 0 <= jj < nb for jj, nb in zip(j, numblocks, strict=True)):
+                    slivers.append(None)
+                    continue
+                cut = tuple(
+                    slice(-halo, None) if k < 0 else slice(0, halo) if k > 0 else slice(None)
+                    for k in d
+                )
+                key = (f"sliver-{name}", *idx, *(k + 1 for k in d))
+                dsk[key] = (_sliver, (labels.name, *j), cut)
+                slivers.append(key)
+            args.append(slivers)
+            f = functools.partial(f, slivers=None)
+            dsk[(name, *idx)] = (_with_slivers, f, *args)
+        else:
+            dsk[(name, *idx)] = (f, *args)
+        keys[idx] = (name, *idx)
+    root = G.tree(dsk, f"merge-{name}", list(keys.values()), merge, split_every)
+    return G.delayed(dsk, name, root, [labels, intensity])
 
 
-# ---------------------------------------------------------------------------
-# relabelling
-# ---------------------------------------------------------------------------
+def _with_slivers(func, lab, img, slivers):
+    return func(lab, img, slivers=slivers)
 
 
-def apply_mapping(block: np.ndarray, mapping: Any, dtype: Any) -> np.ndarray:
-    """Map one block of labels through a lookup array or sorted ``(keys, values)``."""
-    if isinstance(mapping, tuple):
-        keys, values = mapping
-        if len(keys) == 0:
-            return np.zeros(block.shape, dtype)
-        pos = np.clip(np.searchsorted(keys, block), 0, len(keys) - 1)
-        hit = keys[pos] == block
-        return np.where(hit, values[pos], 0).astype(dtype, copy=False)
-    return np.asarray(mapping)[block].astype(dtype, copy=False)
+__all__ = [
+    "FIELD_OPS",
+    "HALO",
+    "NEEDS",
+    "RANGE_FACTOR",
+    "SLAB",
+    "apply_mapping",
+    "block_offsets",
+    "block_stats",
+    "compact",
+    "concat",
+    "empty_table",
+    "field_shapes",
+    "group",
+    "halo_of",
+    "measure_block",
+    "merge",
+    "sparse_stats",
+    "stats_delayed",
+    "tree_reduce",
+]

@@ -16,7 +16,7 @@ from ..errors import InvalidParameterError
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?inf\b)"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:-\d+)?)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:-\d+)*)"
     r"|(?P<op><=|>=|==|!=|<|>)"
     r"|(?P<paren>[()]))"
 )

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import dask
 import dask.array as da
 import numpy as np
+import scipy.ndimage as ndi
 
 from .. import _regions as R
+from .._overlap import as_dask
 from .._params import normalize_int
+from ..errors import InputError, InputTypeError, InvalidParameterError
+from ..label import label as _label
 from ._inputs import as_intensity, as_labels
+from ._objects import objects_delayed
 
 # ---------------------------------------------------------------------------
 # relabelling and region filtering
@@ -67,6 +73,14 @@ def relabel(label_image: Any, mapping: Any, *, dtype: Any = None) -> da.Array:
     )
 
 
+def _mapping(t, objects, node, props, ndim, spacing, dtype, renumber=True):
+    """The label mapping of a filter from a merged table (and per-object values)."""
+    obj = R.object_properties(props)
+    per_prop = {p: R.object_column(p, [objects[i][p] for i in range(len(t["label"]))]) for p in obj}
+    make = R.filter_mapping if renumber else R.keep_mapping
+    return make(t, node, props, ndim, spacing, dtype, objects=per_prop)
+
+
 def filter_regions_image(
     label_image: np.ndarray,
     where: str = "area > 10",
@@ -83,10 +97,19 @@ def filter_regions_image(
     node = R.parse_where(where)
     props = R.filter_properties(lab.ndim, intensity_image is not None, node)
     sp = R.normalize_spacing(spacing, lab.ndim)
-    t = R.block_stats(
-        lab, intensity_image, (0,) * lab.ndim, lab.shape, R.needs_of(props) | {"first"}, False
-    )
-    mapping = R.filter_mapping(t, node, props, lab.ndim, sp, lab.dtype)
+    needs = R.needs_of(props) | {"first"}
+    obj = R.object_properties(props)
+    halo = R.halo_of(needs)
+    source = np.pad(lab, halo) if halo else lab
+    t = R.block_stats(source, intensity_image, (0,) * lab.ndim, lab.shape, needs, False, halo)
+    objects = {}
+    for i in range(len(t["label"])) if obj else ():
+        lo, hi = t["bmin"][i], t["bmax"][i]
+        R.check_crop(t["label"][i], lo, hi, R.CROP_LIMIT)
+        sl = tuple(slice(int(a), int(b) + 1) for a, b in zip(lo, hi, strict=True))
+        img = None if intensity_image is None else np.asarray(intensity_image)[sl]
+        objects[i] = R.crop_values(lab[sl] == t["label"][i], img, lo, obj, sp)
+    mapping = _mapping(t, objects, node, props, lab.ndim, sp, lab.dtype)
     return R.apply_mapping(lab, mapping, lab.dtype)
 
 
@@ -95,7 +118,11 @@ def _filter(lab: da.Array, img: da.Array | None, node: tuple, spacing: Any) -> d
     props = R.filter_properties(ndim, img is not None, node)
     sp = R.normalize_spacing(spacing, ndim)
     table = R.stats_delayed(lab, img, R.needs_of(props) | {"first"})
-    mapping = dask.delayed(R.filter_mapping, pure=True)(table, node, props, ndim, sp, lab.dtype)
+    obj = R.object_properties(props)
+    objects = None
+    if obj:
+        objects = objects_delayed(lab, img, table, obj, sp, (), stack=False, limit=R.CROP_LIMIT)
+    mapping = dask.delayed(_mapping, pure=True)(table, objects, node, props, ndim, sp, lab.dtype)
     return relabel(lab, mapping)
 
 
@@ -165,46 +192,144 @@ def filter_regions(
     return _filter(lab, img, R.parse_where(where), spacing)
 
 
-def remove_small_objects(label_image: Any, min_size: int = 64) -> da.Array:
-    """Remove regions of fewer than ``min_size`` pixels, renumbering the rest.
+class _Deprecated:
+    """The default of a deprecated parameter (shown as scikit-image shows it)."""
 
-    Equals :func:`filter_regions` with ``where="area >= min_size"``: a region of
-    exactly ``min_size`` pixels is kept. On a label image the kept pixels are those
-    of ``skimage.morphology.remove_small_objects(label_image, max_size=min_size - 1)``
-    (scikit-image 0.26's spelling; its deprecated ``min_size`` meant the same), but
-    scikit-image keeps the old label values while this function renumbers the kept
-    regions 1, 2, ... in raster order of their first pixel, which is
-    ``scipy.ndimage.label`` of the kept mask for a label image that came from it.
+    def __repr__(self) -> str:
+        return "<DEPRECATED>"
+
+
+DEPRECATED = _Deprecated()
+
+
+class _DefaultSize(int):
+    """scikit-image's default ``max_size`` (64), told apart from an explicit 64."""
+
+    def __repr__(self) -> str:
+        return "64"
+
+
+_MAX_SIZE = _DefaultSize(64)
+
+_MIN_SIZE_WARNING = (
+    "Parameter `min_size` is deprecated since version 0.26.0 and will be removed in 2.0.0 "
+    "(or later). To avoid this warning, please use the parameter `max_size` instead. "
+    "For more details, see the documentation of `remove_small_objects`. Note that the new "
+    "threshold removes objects smaller than **or equal to** its value, while the previous "
+    "parameter only removed smaller ones."
+)
+
+
+def _small_mapping(t: dict, threshold: int, inclusive: bool, warn_single: bool):
+    """(keys, keep) of the labels to keep; checks the labels as scikit-image does."""
+    labels, count = t["label"], t["count"]
+    if len(labels) and labels[0] < 0:
+        raise InputError(
+            f"ar must hold non-negative labels; got label {int(labels[0])}. Hint: relabel "
+            "with scipy.ndimage.label or batchimg.measure.label."
+        )
+    if warn_single and len(labels) and labels[-1] == 1:
+        warnings.warn(
+            "Only one label was provided to `remove_small_objects`. "
+            "Did you mean to use a boolean array?",
+            UserWarning,
+            stacklevel=2,
+        )
+    small = count <= threshold if inclusive else count < threshold
+    return labels, ~small
+
+
+def remove_small_objects(
+    ar: Any,
+    min_size: Any = DEPRECATED,
+    connectivity: int = 1,
+    *,
+    max_size: int = _MAX_SIZE,
+    out: np.ndarray | None = None,
+) -> Any:
+    """Remove small objects, identical to ``skimage.morphology.remove_small_objects``.
+
+    Equals scikit-image 0.26's function on the whole array: for a bool array the
+    objects are its connected components (``connectivity`` as in
+    ``scipy.ndimage.generate_binary_structure``, labelled across chunks by
+    :func:`batchimg.label.label`); for an integer array each label is an object (its
+    pixels need not be connected) and the kept labels keep their values. An object
+    of ``max_size`` pixels or fewer is removed (set to 0 / False); the deprecated
+    ``min_size`` removes objects of fewer than ``min_size`` pixels, with scikit-image's
+    ``FutureWarning``. Sizes come from the one pass of per-block counts; removal is a
+    second pass. Exact (integers).
 
     Parameters
     ----------
-    label_image : array_like or dask.array.Array of int
-        The regions; 0 is background.
-    min_size : int
-        The smallest region (in pixels) that is kept.
+    ar : array_like or dask.array.Array of int or bool
+        The objects; integer labels must be non-negative.
+    min_size : int, optional
+        Deprecated: remove objects smaller than this.
+    connectivity : int
+        Neighbourhood of a bool array's components (1 .. ``ar.ndim``).
+    max_size : int
+        Remove objects of this many pixels or fewer.
+    out : numpy.ndarray, optional
+        Filled with the result (computed), and returned.
 
     Returns
     -------
-    dask.array.Array
-        The filtered, renumbered label image (same dtype).
+    dask.array.Array or numpy.ndarray
+        ``ar`` with the small objects removed (same dtype), lazy; ``out`` when given.
 
     Raises
     ------
-    InvalidParameterError
-        If ``min_size`` is not a non-negative integer.
+    InputTypeError
+        If ``ar`` is not a bool or integer array.
     InputError
-        If ``label_image`` is not an integer array.
+        If an integer ``ar`` holds a negative label (raised when computed).
+    InvalidParameterError
+        If both ``min_size`` and ``max_size`` are given, or a size is not an integer.
 
     See Also
     --------
-    skimage.morphology.remove_small_objects : The oracle for the kept pixels.
+    skimage.morphology.remove_small_objects : The oracle.
+    filter_regions : Keep regions by any measurement, renumbered.
 
     Examples
     --------
     >>> import numpy as np
-    >>> remove_small_objects(np.array([[5, 5, 0, 9]]), min_size=2).compute()
-    array([[1, 1, 0, 0]])
+    >>> remove_small_objects(np.array([[5, 5, 0, 9]]), max_size=1).compute()
+    array([[5, 5, 0, 0]])
     """
-    lab = as_labels(label_image)
-    min_size = normalize_int(min_size, "min_size", minimum=0)
-    return _filter(lab, None, ("cmp", "area", ">=", float(min_size)), None)
+    x = as_dask(ar, "ar")
+    if x.dtype != bool and x.dtype.kind not in "iu":
+        raise InputTypeError(
+            f"ar must be a bool or integer array; got dtype {x.dtype}. "
+            "Hint: threshold or label the image first."
+        )
+    if out is not None and np.dtype(out.dtype) != x.dtype:
+        x = x.astype(out.dtype)  # scikit-image works on ``out`` (ar copied into it)
+    inclusive = True
+    threshold = max_size
+    if min_size is not DEPRECATED:
+        warnings.warn(_MIN_SIZE_WARNING, FutureWarning, stacklevel=2)
+        if max_size is not _MAX_SIZE:
+            raise InvalidParameterError(
+                "Both deprecated parameter `min_size` and new parameter `max_size` are used. "
+                "Use only the latter to avoid conflicting values."
+            )
+        threshold, inclusive = min_size, False
+    threshold = normalize_int(threshold, "min_size" if not inclusive else "max_size")
+    if inclusive and threshold == 0:
+        result = x.copy()
+    elif x.dtype == bool:
+        structure = ndi.generate_binary_structure(x.ndim, connectivity)
+        lab, _ = _label(x, structure)
+        table = R.stats_delayed(lab, None, frozenset())
+        mapping = dask.delayed(_small_mapping, pure=True)(table, threshold, inclusive, False)
+        result = x & relabel(lab, mapping, dtype=bool)
+    else:
+        table = R.stats_delayed(x, None, frozenset())
+        mapping = dask.delayed(_small_mapping, pure=True)(table, threshold, inclusive, True)
+        keep = relabel(x, mapping, dtype=bool)
+        result = da.where(keep, x, np.zeros((), x.dtype))
+    if out is not None:
+        da.store(result, out, lock=False)
+        return out
+    return result

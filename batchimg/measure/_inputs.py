@@ -12,12 +12,11 @@ from ..errors import InputError
 
 
 def as_labels(label_image: Any, name: str = "label_image", like: Any = None) -> da.Array:
-    if (
-        not isinstance(label_image, da.Array)
-        and isinstance(like, da.Array)
-        and np.shape(label_image) == like.shape
-    ):
-        label_image = da.from_array(np.asarray(label_image), chunks=like.chunks)
+    """A dask label array (integer or bool); numpy input takes ``like``'s chunks."""
+    if not isinstance(label_image, da.Array) and isinstance(like, da.Array):
+        shape = np.shape(label_image)
+        if like.shape[: len(shape)] == shape and like.ndim in (len(shape), len(shape) + 1):
+            label_image = da.from_array(np.asarray(label_image), chunks=like.chunks[: len(shape)])
     lab = as_dask(label_image, name)
     if lab.dtype != bool and lab.dtype.kind not in "iu":
         raise InputError(
@@ -28,13 +27,16 @@ def as_labels(label_image: Any, name: str = "label_image", like: Any = None) -> 
 
 
 def as_intensity(intensity_image: Any, lab: da.Array, name: str = "intensity_image") -> da.Array:
+    """A dask intensity array chunked as ``lab`` (a last axis of channels is one chunk)."""
     img = as_dask(intensity_image, name)
     if img.dtype != bool and img.dtype.kind not in "iuf":
         raise InputError(f"{name} must be a real numeric array; got dtype {img.dtype}.")
-    if img.shape != lab.shape:
+    if img.shape[: lab.ndim] != lab.shape or img.ndim not in (lab.ndim, lab.ndim + 1):
         raise InputError(
-            f"{name} must have the label image's shape {lab.shape}; got shape {img.shape}."
+            f"{name} must have the label image's shape {lab.shape} (plus, optionally, a last "
+            f"axis of channels); got shape {img.shape}."
         )
-    if img.chunks != lab.chunks:
-        img = img.rechunk(lab.chunks)
+    chunks = lab.chunks + ((img.shape[-1],) if img.ndim > lab.ndim else ())
+    if img.chunks != chunks:
+        img = img.rechunk(chunks)
     return img

@@ -1,0 +1,206 @@
+"""The measured pixels of one block: their labels compacted, and their runs along the last axis.
+
+A *run* is a maximal stretch of consecutive pixels of one label along the last
+axis. Runs are what most per-label sums iterate over: a region of ``P`` pixels
+typically has ``P / width`` runs, and a sum of ``z**s`` over a run has a closed form,
+so moments, counts, coordinate sums and bounding boxes cost O(pixels) once (to
+find the runs) and then O(runs).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+#: A label range up to this many values per pixel (plus a constant) is compacted
+#: by bincount; a wider (sparse) range by hashing.
+RANGE_FACTOR = 2
+_SLACK = 1 << 16
+
+
+def compact(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Compact the nonzero labels of ``flat``.
+
+    Returns ``(labels, inv, counts)``: the sorted distinct nonzero labels (int64),
+    the compact index of every pixel (background -> ``len(labels)``) and the pixel
+    count of each label.
+    """
+    return compact_values(flat, background=False)
+
+
+def compact_values(flat: np.ndarray, *, background: bool) -> tuple:
+    """:func:`compact`; with ``background`` the label 0 is a label like the others."""
+    if flat.dtype == bool:
+        flat = flat.view(np.uint8)
+    if flat.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.intp), np.zeros(0, np.int64)
+    lo, hi = int(flat.min()), int(flat.max())
+    span = hi - lo + 1
+    if span <= RANGE_FACTOR * flat.size + _SLACK:
+        idx = flat if lo == 0 else flat.astype(np.intp) - lo
+        counts = np.bincount(idx, minlength=span)
+        if not background and lo <= 0 <= hi:
+            counts[-lo] = 0
+        present = np.flatnonzero(counts)
+        n = len(present)
+        lut = np.full(span, n, dtype=np.intp)
+        lut[present] = np.arange(n)
+        return present.astype(np.int64) + lo, lut[idx], counts[present].astype(np.int64)
+    import pandas as pd
+
+    codes, uniq = pd.factorize(flat, sort=True)
+    uniq = np.asarray(uniq).astype(np.int64)
+    keep = np.ones(len(uniq), bool) if background else uniq != 0
+    labels = uniq[keep]
+    n = len(labels)
+    lut = np.full(len(uniq), n, dtype=np.intp)
+    lut[keep] = np.arange(n)
+    inv = lut[codes]
+    counts = np.bincount(inv, minlength=n + 1)[:n].astype(np.int64)
+    return labels, inv, counts
+
+
+class Fore:
+    """The measured pixels of a C-ordered block and their runs.
+
+    Parameters
+    ----------
+    lab : numpy.ndarray
+        The label block.
+    offset : sequence of int
+        The block's start in the whole array.
+    background : bool
+        Measure label 0 too (scipy's functions with 0 in ``index``).
+    nz : numpy.ndarray, optional
+        The raster indices of the measured pixels, when the caller has them.
+    values : numpy.ndarray, optional
+        Their labels, when the caller has them too (``lab`` is then not read).
+    """
+
+    def __init__(self, lab: np.ndarray, offset, *, background: bool = False, nz=None, values=None):
+        self.shape = lab.shape
+        self.ndim = lab.ndim
+        self.size = lab.size
+        self.offset = tuple(int(o) for o in offset)
+        flat = lab.reshape(-1) if nz is None or values is None else None
+        if nz is None:
+            if background:
+                nz = np.arange(flat.size, dtype=np.intp)
+            else:
+                nz = np.flatnonzero(flat)
+        self.nz = nz
+        if values is None:
+            values = flat[nz]
+        self.labels, self.inv, self.counts = compact_values(values, background=background)
+        self.n = len(self.labels)
+
+    @property
+    def width(self) -> int:
+        return self.shape[-1] if self.ndim else 1
+
+    @cached_property
+    def starts(self) -> np.ndarray:
+        """Index (into :attr:`nz`) of the first pixel of every run."""
+        nz, inv = self.nz, self.inv
+        if len(nz) == 0:
+            return np.zeros(0, np.intp)
+        brk = np.empty(len(nz), bool)
+        brk[0] = True
+        np.not_equal(np.diff(nz), 1, out=brk[1:])
+        brk[1:] |= inv[1:] != inv[:-1]
+        brk[1:] |= nz[1:] % self.width == 0
+        return np.flatnonzero(brk)
+
+    @cached_property
+    def run_label(self) -> np.ndarray:
+        return self.inv[self.starts]
+
+    @cached_property
+    def run_length(self) -> np.ndarray:
+        return np.diff(np.append(self.starts, len(self.nz))).astype(np.int64)
+
+    @cached_property
+    def run_coords(self) -> tuple[np.ndarray, ...]:
+        """Local coordinates of every run's first pixel, one int64 array per axis."""
+        if self.ndim == 0:
+            return ()
+        pix = self.nz[self.starts]
+        return tuple(c.astype(np.int64) for c in np.unravel_index(pix, self.shape))
+
+    @cached_property
+    def pixel_last(self) -> np.ndarray:
+        """The last-axis coordinate of every measured pixel."""
+        return (self.nz % self.width).astype(np.int64)
+
+    def run_sum(self, values: np.ndarray) -> np.ndarray:
+        """Sum ``values`` (one per measured pixel, along axis 0) over every run."""
+        if len(self.starts) == 0:
+            return np.zeros((0,) + values.shape[1:], values.dtype)
+        return np.add.reduceat(values, self.starts, axis=0)
+
+    def run_reduce(self, ufunc, values: np.ndarray) -> np.ndarray:
+        if len(self.starts) == 0:
+            return np.zeros((0,) + values.shape[1:], values.dtype)
+        return ufunc.reduceat(values, self.starts, axis=0)
+
+    @cached_property
+    def bbox(self) -> tuple[np.ndarray, np.ndarray]:
+        """Local ``(bmin, bmax)`` per label, shape ``(n, ndim)``, inclusive."""
+        n, ndim = self.n, self.ndim
+        bmin = np.zeros((n, ndim), np.int64)
+        bmax = np.zeros((n, ndim), np.int64)
+        lab = self.run_label
+        for k, c in enumerate(self.run_coords):
+            lo = np.full(n, np.iinfo(np.int64).max, np.int64)
+            hi = np.full(n, -1, np.int64)
+            np.minimum.at(lo, lab, c)
+            end = c + self.run_length - 1 if k == ndim - 1 else c
+            np.maximum.at(hi, lab, end)
+            bmin[:, k] = lo
+            bmax[:, k] = hi
+        return bmin, bmax
+
+    @cached_property
+    def first(self) -> np.ndarray:
+        """Local raster index of every label's first pixel."""
+        first = np.full(self.n, self.size, np.intp)
+        if "starts" in self.__dict__:  # the runs are known: their starts suffice
+            np.minimum.at(first, self.run_label, self.nz[self.starts])
+        else:
+            np.minimum.at(first, self.inv, self.nz)
+        return first
+
+    def global_index(self, local: np.ndarray, gshape) -> np.ndarray:
+        """Global raster indices of local raster indices."""
+        if len(local) == 0:
+            return np.zeros(0, np.int64)
+        coords = np.unravel_index(local, self.shape)
+        glob = tuple(c + o for c, o in zip(coords, self.offset, strict=True))
+        return np.ravel_multi_index(glob, tuple(gshape)).astype(np.int64)
+
+    def group_sum(self, weights: np.ndarray) -> np.ndarray:
+        """Sum per-run ``weights`` (shape ``(runs, ...)``) by label -> ``(n, ...)``."""
+        return group_sum(self.run_label, weights, self.n)
+
+
+def group_sum(groups: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Sum the rows of ``weights`` by ``groups`` (values ``0..n-1``) -> ``(n, ...)``."""
+    weights = np.asarray(weights)
+    if weights.ndim == 1:
+        return np.bincount(groups, weights=weights, minlength=n)[:n]
+    tail = weights.shape[1:]
+    flat = weights.reshape(len(weights), -1)
+    if len(weights) == 0 or n == 0:
+        return np.zeros((n,) + tail, np.float64)
+    if flat.shape[1] <= 4:
+        cols = [
+            np.bincount(groups, weights=flat[:, j], minlength=n)[:n] for j in range(flat.shape[1])
+        ]
+        return np.stack(cols, axis=1).reshape((n,) + tail)
+    import scipy.sparse as sp
+
+    m = sp.csr_matrix(
+        (np.ones(len(groups)), (groups, np.arange(len(groups)))), shape=(n, len(groups))
+    )
+    return np.asarray(m @ flat).reshape((n,) + tail)

@@ -1,0 +1,205 @@
+"""Statistics tables: one row per ``(image, label)``, merged across blocks.
+
+A table is a dict of numpy arrays with the same first axis, sorted by ``(image,
+label)``. Every field merges by one rule (:data:`FIELD_OPS`): counts and integer
+sums add, bounds take the minimum or maximum, centred sums re-centre,
+moments move to a common origin first (:mod:`.moments`), and the
+positions of extrema keep the first occurrence of the extreme value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .moments import shift
+
+#: How each field merges.
+FIELD_OPS = {
+    "count": "add",
+    "csum": "add",
+    "bmin": "min",
+    "bmax": "max",
+    "first": "min",
+    "isum": "add",
+    "isq": "add",
+    "isum_f": "add",
+    "centre": "shifted",
+    "l1": "shifted",
+    "q2": "shifted",
+    "wcs": "add",
+    "imin": "min",
+    "imax": "max",
+    "nnan": "add",
+    "perim": "add",
+    "euler": "add",
+    "origin": "moments",
+    "mom": "moments",
+    "wmom": "moments",
+    "pmin_v": "argmin",
+    "pmin_i": "argmin",
+    "pmax_v": "argmax",
+    "pmax_i": "argmax",
+    "pmaxl_v": "argmax",
+    "pmaxl_i": "argmax",
+}
+
+
+def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Stack the rows of tables with the same fields."""
+    out = {}
+    for k in parts[0]:
+        out[k] = np.concatenate([p[k] for p in parts])
+    return out
+
+
+def merge(*tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Merge tables row-wise by ``(image, label)`` (see :func:`group`)."""
+    rows = [t for t in tables if len(t["label"])]
+    if not rows:
+        return tables[0]
+    if len(rows) == 1:
+        return rows[0]
+    return group(concat(rows))
+
+
+def _fmin_first(
+    v: np.ndarray, i: np.ndarray, gid: np.ndarray, largest: bool, last: bool = False
+) -> np.ndarray:
+    """Per group, the row with the smallest (largest) non-NaN ``v``, first (last) ``i`` on ties."""
+    nan = np.isnan(v) if v.dtype.kind == "f" else np.zeros(len(v), bool)
+    key = v
+    if largest:
+        key = -v if v.dtype.kind == "f" else ~v  # ~ reverses the order of any integer
+    order = np.lexsort((-i if last else i, key, nan, gid))
+    first = np.ones(len(order), bool)
+    first[1:] = gid[order][1:] != gid[order][:-1]
+    return order[first]
+
+
+def group(cat: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Merge the rows of one table that share an ``(image, label)``; sort by them.
+
+    Only the groups of several rows are reduced (most regions lie in one block):
+    the others are copied to their place.
+    """
+    n = len(cat["label"])
+    if n == 0:
+        return cat
+    order = np.lexsort((cat["label"], cat["image"]))
+    img, lab = cat["image"][order], cat["label"][order]
+    change = np.ones(n, bool)
+    change[1:] = (img[1:] != img[:-1]) | (lab[1:] != lab[:-1])
+    starts = np.flatnonzero(change)
+    ng = len(starts)
+    if ng == n:
+        return {k: v[order] for k, v in cat.items()}
+    sizes = np.diff(np.append(starts, n))
+    gid = np.cumsum(change) - 1
+    multi = sizes[gid] > 1  # per sorted row: its group has several rows
+    one_rows, one_groups = order[~multi], gid[~multi]
+    many = {k: v[order[multi]] for k, v in cat.items()}
+    merged = _reduce(many)
+    many_groups = np.flatnonzero(sizes > 1)
+    out = {}
+    for k, v in cat.items():
+        col = np.empty((ng,) + v.shape[1:], merged[k].dtype if k in merged else v.dtype)
+        col[one_groups] = v[one_rows]
+        col[many_groups] = merged[k]
+        out[k] = col
+    return out
+
+
+def _reduce(cat: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Reduce the rows of a table sorted by ``(image, label)`` in which no row is alone."""
+    img, lab = cat["image"], cat["label"]
+    change = np.ones(len(lab), bool)
+    change[1:] = (img[1:] != img[:-1]) | (lab[1:] != lab[:-1])
+    starts = np.flatnonzero(change)
+    gid = np.cumsum(change) - 1
+    out = {"image": img[starts], "label": lab[starts]}
+    for k, v in cat.items():
+        op = FIELD_OPS.get(k)
+        if op == "add":
+            out[k] = np.add.reduceat(v, starts, axis=0)
+        elif op == "min":
+            out[k] = _nan_reduce(np.minimum, np.fmin, v, starts, cat, k)
+        elif op == "max":
+            out[k] = _nan_reduce(np.maximum, np.fmax, v, starts, cat, k)
+    if "origin" in cat:
+        _group_moments(cat, out, gid, starts)
+    if "q2" in cat:
+        _group_shifted(cat, out, gid, starts)
+    for prefix, largest, last in (
+        ("pmin", False, False),
+        ("pmax", True, False),
+        ("pmaxl", True, True),
+    ):
+        if f"{prefix}_v" in cat:
+            rows = _fmin_first(cat[f"{prefix}_v"], cat[f"{prefix}_i"], gid, largest, last)
+            out[f"{prefix}_v"] = cat[f"{prefix}_v"][rows]
+            out[f"{prefix}_i"] = cat[f"{prefix}_i"][rows]
+    return out
+
+
+def _nan_reduce(ufunc, fufunc, v, starts, cat, key):
+    """Minimum/maximum by group; ``imin``/``imax`` ignore NaN (``nnan`` counts those)."""
+    if key in ("imin", "imax") and v.dtype.kind == "f":
+        return fufunc.reduceat(v, starts, axis=0)
+    return ufunc.reduceat(v, starts, axis=0)
+
+
+def _group_shifted(cat, out, gid, starts) -> None:
+    """Merge sums about per-part centres ``c_i`` at the group's first centre ``c``.
+
+    With ``d = c_i - c`` (exact for nearby centres): ``L = sum(L_i + n_i d)`` and
+    ``Q = sum(Q_i + 2 d L_i + n_i d**2)``: every term has the scale of the spread of
+    the values, not of their mean, so no digits cancel.
+    """
+    n_i = cat["count"].astype(np.float64)[:, None]
+    centre = cat["centre"][starts]
+    d = cat["centre"] - centre[gid]
+    out["centre"] = centre
+    out["l1"] = np.add.reduceat(cat["l1"] + n_i * d, starts, axis=0)
+    out["q2"] = np.add.reduceat(cat["q2"] + (2 * cat["l1"] + n_i * d) * d, starts, axis=0)
+
+
+def _group_moments(cat, out, gid, starts) -> None:
+    count = cat["count"].astype(np.float64)
+    total = np.add.reduceat(count, starts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.add.reduceat(cat["origin"] * count[:, None], starts, axis=0) / total[:, None]
+    origin = np.floor(np.nan_to_num(mean) + 0.5).astype(np.int64)
+    t = (cat["origin"] - origin[gid]).astype(np.float64)
+    out["origin"] = origin
+    out["mom"] = np.add.reduceat(shift(cat["mom"], t), starts, axis=0)
+    if "wmom" in cat:
+        out["wmom"] = np.add.reduceat(shift(cat["wmom"], t), starts, axis=0)
+
+
+def empty_table(
+    ndim: int, needs: frozenset, idtype: Any = None, channels: int = 1
+) -> dict[str, np.ndarray]:
+    """Return a table with no rows and the fields ``needs`` asks for."""
+    from .stats import field_shapes
+
+    t = {"image": np.zeros(0, np.int64), "label": np.zeros(0, np.int64)}
+    for name, (shape, dtype) in field_shapes(ndim, needs, idtype, channels).items():
+        t[name] = np.zeros((0, *shape), dtype)
+    return t
+
+
+def apply_mapping(block: np.ndarray, mapping: Any, dtype: Any) -> np.ndarray:
+    """Map one block of labels through a lookup array or sorted ``(keys, values)``."""
+    if isinstance(mapping, tuple):
+        keys, values = mapping
+        if len(keys) == 0:
+            return np.zeros(block.shape, dtype)
+        pos = np.clip(np.searchsorted(keys, block), 0, len(keys) - 1)
+        hit = keys[pos] == block
+        return np.where(hit, values[pos], 0).astype(dtype, copy=False)
+    return np.asarray(mapping)[block].astype(dtype, copy=False)
+
+
+__all__ = ["FIELD_OPS", "apply_mapping", "concat", "empty_table", "group", "merge"]
