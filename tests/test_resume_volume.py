@@ -24,7 +24,7 @@ ROADS = {
     "  - threshold: {method: percentile, percentile: 70}\n  - label: {}\nmeasure: [area]\n",
     "mean threshold then propagation": "name: d\nsteps:\n  - threshold: {method: mean}\n"
     "  - reconstruct_by_propagation: {iterations: 1}\n  - label: {}\n"
-    "  - remove_small_objects: {min_size: 5}\nmeasure: [area]\n",
+    "  - remove_small_objects: {max_size: 4}\nmeasure: [area]\n",
     "holes and filters after label": "name: e\nsteps:\n  - threshold: {value: 120}\n"
     "  - binary_fill_holes: {}\n  - label: {}\n  - clear_border: {}\n"
     "  - filter_regions: {where: 'area > 3'}\nmeasure: [area, bbox]\n",

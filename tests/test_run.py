@@ -166,6 +166,11 @@ NO_INPUT = [
     ),
     ("  - threshold: {method: percentile}", r"percentile must be given"),
     ("  - threshold: {value: 1}\n  - label: {axes: [0, 1]}", r"label axes= is not a workflow"),
+    (
+        "  - threshold: {value: 1}\n  - label: {}\n"
+        "  - remove_small_objects: {min_size: 5, max_size: 4}",
+        r"step 3 'remove_small_objects': Both deprecated parameter `min_size` and new",
+    ),
 ]
 
 
@@ -178,6 +183,15 @@ def test_validate_without_input_finds_every_mistake_that_needs_none(tmp_path, st
     path.write_text(text)
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 1 and result.output.count("Error:") == 1
+
+
+def test_deprecated_min_size_is_the_max_size_it_equals_with_a_warning(caplog):
+    text = "name: t\nsteps:\n  - threshold: {value: 1}\n  - label: {}\n  - remove_small_objects: "
+    plan = check(parse_workflow(text + "{min_size: 20}"))
+    assert plan.steps[2].params["where"] == "area > 19"
+    assert any("min_size is deprecated (scikit-image 0.26); max_size: 19" in m
+               for m in caplog.messages)  # fmt: skip
+    assert check(parse_workflow(text + "{}")).steps[2].params["where"] == "area > 64"
 
 
 def test_validate_with_input_reports_bad_files_and_the_plan(files, caplog):

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.ndimage as ndi
+import tifffile
 import zarr
 
 from batchimg.errors import WorkflowError
@@ -314,3 +315,90 @@ def test_building_a_run_plan_reads_no_pixels(tmp_path):
     plan = check(wf, x)
     assert plan.kind == "volume" and plan.labels == "filter_regions" and calls == []
     assert compile_plan(wf, ImageSpec((8, 16, 16), "uint8"), "volume").stages
+
+
+# ---------------------------------------------------------------------------
+# region filters after label: renumbering (filter_regions) and value-keeping
+# (remove_small_objects, scikit-image's semantics) chains, every road
+
+
+def _region_chain_oracle(mask, chain, scale):
+    """scipy's labels of one image, then each filter of ``chain`` as scikit-image does."""
+    from skimage.morphology import remove_small_objects
+    from skimage.segmentation import clear_border, relabel_sequential
+
+    lab = ndi.label(mask)[0]
+    for op, arg in chain:
+        if op == "rso":
+            lab = remove_small_objects(lab, max_size=arg)
+        elif op == "clear_border":
+            lab = clear_border(lab)
+        else:  # filter_regions "area > arg", in physical units, renumbered
+            area = np.bincount(lab.ravel()) * float(np.prod(scale))
+            keep = area > arg
+            keep[0] = False
+            lab = relabel_sequential(np.where(keep[lab], lab, 0))[0]
+    return lab
+
+
+_CHAINS = {
+    "rso": [("rso", 8)],
+    "filter-then-rso": [("filter", 4.5), ("rso", 12)],
+    "rso-then-filter": [("rso", 4), ("filter", 15.0)],
+    "clear-border-then-rso": [("clear_border", None), ("rso", 6)],
+}
+
+
+def _chain_steps(chain):
+    steps = ["  - threshold: {value: 0.55}", "  - label: {}"]
+    for op, arg in chain:
+        steps.append(
+            f"  - remove_small_objects: {{max_size: {arg}}}"
+            if op == "rso"
+            else "  - clear_border: {}"
+            if op == "clear_border"
+            else f'  - filter_regions: {{where: "area > {arg}"}}'
+        )
+    return "name: chain\nsteps:\n" + "\n".join(steps) + "\nmeasure: [label, area]\n"
+
+
+@pytest.mark.parametrize("chain", list(_CHAINS), ids=list(_CHAINS))
+@pytest.mark.parametrize("kind", ["volume", "time-lapse", "collection"])
+def test_region_filter_chains_equal_scikit_image(tmp_path, chain, kind):
+    rng = np.random.default_rng(3)
+    frames = ndi.gaussian_filter(rng.random((3, 72, 64)), (0, 1.3, 1.3))
+    frames = (frames - frames.min()) / np.ptp(frames)
+    scale = (2.0, 0.75)
+    wf = parse_workflow(_chain_steps(_CHAINS[chain]))
+    if kind == "volume":
+        source, opts = frames[0], {"chunks": (17, 20), "axes": "yx"}
+    elif kind == "time-lapse":
+        source, opts = frames, {"chunks": (17, 20), "axes": "tyx"}
+    else:
+        folder = tmp_path / "images"
+        folder.mkdir()
+        for i, f in enumerate(frames):
+            tifffile.imwrite(folder / f"img{i}.tif", f)
+        source, opts = folder, {"chunks": 2}
+    result = run(wf, source, tmp_path / "out", scale=list(scale), **opts)
+    labels = zarr.open_group(tmp_path / "out" / "result.zarr", mode="r")[LABELS_PATH][:]
+    mask = frames > 0.55
+    expected = [_region_chain_oracle(m, _CHAINS[chain], scale) for m in mask]
+    if kind == "volume":
+        labels, expected = labels[None], expected[:1]
+    table = result.table
+    offset = 0
+    for i, (got, lab) in enumerate(zip(labels, expected, strict=True)):
+        np.testing.assert_array_equal(got, lab)
+        if kind == "collection":
+            rows = table[table["image"].str.endswith(f"img{i}.tif")]
+        else:
+            rows = table if kind == "volume" else table[table["t"] == i]
+        ids = np.unique(lab[lab > 0])
+        assert rows["label"].tolist() == ids.tolist()
+        assert len(ids) > 5 and (ids.max() > len(ids)) == (_CHAINS[chain][-1][0] == "rso")
+        np.testing.assert_allclose(rows["area"].astype(float), np.bincount(lab.ravel())[ids] * 1.5)
+        if kind != "volume":  # a single image has no global_label column
+            assert rows["global_label"].tolist() == (ids + offset).tolist()
+        offset += int(lab.max())
+    assert result.n_regions == len(table)

@@ -685,11 +685,15 @@ def filter_mapping(t: dict, node: tuple, props: tuple, ndim: int, spacing: tuple
 
 
 def keep_mapping(t: dict, node: tuple, props: tuple, ndim: int, spacing: tuple, dtype, **kw):
-    """(keys, values): kept labels keep their value, the others map to 0."""
+    """(keys, values) or a lookup array: kept labels keep their value, the others map to 0."""
     columns = table_columns(t, props, ndim, spacing, False, **kw)
     keep = np.asarray(evaluate(node, columns), bool)
     keys = t["label"]
     values = np.where(keep, keys, 0).astype(dtype)
+    if len(keys) and keys[0] >= 0 and keys[-1] < max(4 * len(keys), 1 << 20):
+        lut = np.zeros(int(keys[-1]) + 1, dtype)
+        lut[keys] = values
+        return lut
     return keys, values
 
 

@@ -363,10 +363,19 @@ def _stacked(x: da.Array) -> da.Array:
 
 
 def _resolve(
-    smalls, pairs, pair_blocks, tables, *, where, props, ndim, spacing, dtype, stack, spatial_size
+    smalls, pairs, pair_blocks, tables, *, filters, props, ndim, spacing, dtype, stack, spatial_size
 ):
+    """Number the components, run the region filters on the merged table, make the maps.
+
+    ``filters`` is a sequence of ``(parsed where, renumber, spacing)`` applied in
+    order: a renumbering filter numbers the kept regions 1, 2, ... in raster order
+    (``filter_regions``), the other keeps their values (``remove_small_objects``).
+    Returns ``(n, maps, merged, offsets)``: the number of final regions, one label map
+    per block (labels within each image with ``stack``), the merged table of the final
+    regions with ``label`` the global label and ``in_image`` the label in its image,
+    and each image's global offset (the previous images' largest labels summed).
+    """
     ncomp, glob, counts, bases = raster_numbers(smalls, pairs, pair_blocks)
-    merged = None
     parts = []
     for t, base in zip(tables, bases, strict=True):
         if len(t["label"]):
@@ -374,42 +383,41 @@ def _resolve(
             t["label"] = glob[base + t["label"] - 1]
             parts.append(t)
     merged = R.group(R.concat(parts)) if parts else tables[0]
-    new = np.arange(ncomp + 1, dtype=np.int64)  # global label -> final global label
-    if where is not None:
-        frame = R.table_columns(merged, props, ndim, spacing, False)
-        keep = np.asarray(R.evaluate(where, frame), bool)
-        new = np.zeros(ncomp + 1, np.int64)
-        new[merged["label"][keep]] = np.arange(1, int(keep.sum()) + 1)
-        merged = {k: v[keep] for k, v in merged.items()}
-        merged["label"] = new[merged["label"]]
-    final = new[glob]
-    offsets = None
+    gid = np.asarray(merged["label"], np.int64)  # rows: global raster numbers, sorted
     if stack:
-        # numbers within each image: the global numbers run image after image
         n_images = (
-            int(
-                max(
-                    (int(s["first"].max()) // spatial_size for s in smalls if len(s["first"])),
-                    default=-1,
-                )
+            max(
+                (int(s["first"].max()) // spatial_size for s in smalls if len(s["first"])),
+                default=-1,
             )
             + 1
         )
-        per = (
-            np.bincount(merged["image"], minlength=n_images)
-            if len(merged["label"])
-            else (np.zeros(n_images, np.int64))
-        )
-        offsets = np.concatenate(([0], np.cumsum(per)))[:-1].astype(np.int64)
-    maps = []
-    for i, (b, c) in enumerate(zip(bases, counts, strict=True)):
-        m = np.concatenate([[0], final[b : b + c]]).astype(np.int64)
-        if stack and c:
-            image = int(smalls[i]["first"][0]) // spatial_size
-            m = np.where(m > 0, m - offsets[image], 0)
-        maps.append(m.astype(dtype))
-    n = int(new.max(initial=0))
-    return n, maps, merged, offsets
+        image = np.asarray(merged["image"], np.int64)
+    else:
+        n_images, image = 1, np.zeros(len(gid), np.int64)
+    # the label of every row within its image: scipy's numbers on each image
+    current = R.rank_within(image) if stack else gid.copy()
+    for node, renumber, sp in filters:
+        frame = dict(merged)
+        frame["label"] = current
+        cols = R.table_columns(frame, props, ndim, sp, False)
+        keep = np.asarray(R.evaluate(node, cols), bool)
+        merged = {k: v[keep] for k, v in merged.items()}
+        gid, image, current = gid[keep], image[keep], current[keep]
+        if renumber:
+            current = R.rank_within(image) if stack else np.arange(1, len(gid) + 1)
+    final = np.zeros(ncomp + 1, np.int64)  # global raster number -> final label in image
+    final[gid] = current
+    top = np.zeros(n_images, np.int64)
+    np.maximum.at(top, image, current)
+    offsets = np.concatenate(([0], np.cumsum(top)))[:-1].astype(np.int64)
+    merged["in_image"] = current
+    merged["label"] = current + offsets[image]
+    maps = [
+        np.concatenate([[0], final[glob[b : b + c]]]).astype(dtype)
+        for b, c in zip(bases, counts, strict=True)
+    ]
+    return len(gid), maps, merged, offsets
 
 
 def label_measure_store(
@@ -420,6 +428,7 @@ def label_measure_store(
     properties: Sequence[str] = ("label", "area"),
     spacing: Any = None,
     where: str | None = None,
+    filters: Sequence[tuple[str, bool, Any]] = (),
     labels_out: Any = None,
     mask_cache: Any = None,
     also_store: Sequence[tuple[da.Array, Any]] = (),
@@ -448,7 +457,11 @@ def label_measure_store(
     spacing : float or sequence of float, optional
         Pixel size per (spatial) axis.
     where : str, optional
-        ``filter_regions`` condition.
+        ``filter_regions`` condition (the regions renumbered, measured with ``spacing``).
+    filters : sequence of (str, bool, spacing)
+        Further region filters, after ``where``, in order: ``(condition, renumber,
+        spacing)``; ``renumber=False`` keeps the kept labels' values, as
+        ``remove_small_objects`` (``spacing=None``: pixel counts).
     labels_out : zarr.Array, optional
         Where the final labels go (same shape; chunks aligned with ``mask``'s).
     mask_cache : zarr.Array, optional
@@ -478,11 +491,15 @@ def label_measure_store(
     s = normalize_structure(structure, ndim)
     full = _embed(s) if stack else s
     props = R.normalize_properties(properties, intensity is not None)
-    node = None if where is None else R.parse_where(where)
-    filter_props = () if node is None else where_properties(node, ndim)
+    sp = R.normalize_spacing(spacing, ndim)
+    chain = ([(where, True, spacing)] if where is not None else []) + list(filters)
+    nodes = [
+        (R.parse_where(w), bool(renumber), R.normalize_spacing(fsp, ndim))
+        for w, renumber, fsp in chain
+    ]
+    filter_props = tuple(p for node, _, _ in nodes for p in where_properties(node, ndim))
     all_props = tuple(dict.fromkeys(("label", *props, *filter_props)))
     needs = R.needs_of(all_props)
-    sp = R.normalize_spacing(spacing, ndim)
     dtype = label_dtype(mask.shape[1:] if stack else mask.shape)
     if stack:
         mask = _stacked(mask)
@@ -503,7 +520,7 @@ def label_measure_store(
         pairs,
         pair_blocks,
         tables,
-        where=node,
+        filters=nodes,
         props=all_props,
         ndim=ndim,
         spacing=sp,
@@ -511,11 +528,15 @@ def label_measure_store(
         stack=stack,
         spatial_size=spatial,
     )
+    in_image = merged.pop("in_image")
     if not len(merged["label"]):
         merged = R.empty_table(ndim, needs)
+        if stack:
+            merged["image"] = np.zeros(0, np.int64)
     columns = props if "label" in props else ("label", *props)
     table = R.frame(merged, columns, ndim, sp, stack)
     if stack:
+        table["image_label"] = in_image.astype(table["label"].dtype)
         table = table.rename(columns={"label": "global_label", "image_label": "label"})
         order = ["image", "label", "global_label"] + [
             c for c in table.columns if c not in ("image", "label", "global_label")
@@ -668,13 +689,16 @@ def filter_store(
     compute: Callable | None = None,
     journal: str | None = None,
     stack: bool = False,
+    renumber: bool = True,
     name: str = "filter_regions",
 ) -> int:
     """Keep the regions satisfying ``where``, renumbered in raster order, into ``out``.
 
     Equals :func:`batchimg.measure.filter_regions` of the whole array (of each image
     with ``stack``): one pass of per-block statistics, the filter per region, then a
-    relabelling pass. Returns the number of kept regions.
+    relabelling pass. With ``renumber=False`` the kept regions keep their labels
+    (``remove_small_objects`` of a label image). Returns the largest label kept (the
+    number of kept regions when renumbered; per image summed with ``stack``).
     """
     compute = compute or _dask_compute
     ndim = labels.ndim - 1 if stack else labels.ndim
@@ -682,6 +706,7 @@ def filter_store(
     props = R.filter_properties(ndim, intensity is not None, node)
     needs = R.needs_of(props)
     sp = R.normalize_spacing(spacing, ndim)
+    make = R.filter_mapping if renumber else R.keep_mapping
     if stack:
         labels = _stacked(labels)
     shape = labels.shape[1:] if stack else labels.shape
@@ -702,13 +727,13 @@ def filter_store(
         for image in range(labels.shape[0]):
             sel = merged["image"] == image
             sub = {k: v[sel] for k, v in merged.items()}
-            m = R.filter_mapping(sub, node, props, ndim, sp, labels.dtype)
+            m = make(sub, node, props, ndim, sp, labels.dtype)
             if not isinstance(m, tuple):
                 m = (np.arange(len(m), dtype=np.int64), m)
             mapping_arg[image] = m
             kept += int(np.asarray(m[1]).max(initial=0))
     else:
-        mapping_arg = R.filter_mapping(merged, node, props, ndim, sp, labels.dtype)
+        mapping_arg = make(merged, node, props, ndim, sp, labels.dtype)
         vals = mapping_arg[1] if isinstance(mapping_arg, tuple) else mapping_arg
         kept = int(np.asarray(vals).max(initial=0))
     p2 = []

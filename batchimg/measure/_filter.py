@@ -87,17 +87,19 @@ def filter_regions_image(
     intensity_image: np.ndarray | None = None,
     *,
     spacing: Any = None,
+    renumber: bool = True,
 ) -> np.ndarray:
     """:func:`filter_regions` of one in-memory image, computed at once (numpy in and out).
 
     The same engine without a dask graph: for the many small images of a collection,
-    where building and running a graph per image would cost more than the work.
+    where building and running a graph per image would cost more than the work. With
+    ``renumber=False`` the kept labels keep their values (``remove_small_objects``).
     """
     lab = np.asarray(label_image)
     node = R.parse_where(where)
     props = R.filter_properties(lab.ndim, intensity_image is not None, node)
     sp = R.normalize_spacing(spacing, lab.ndim)
-    needs = R.needs_of(props) | {"first"}
+    needs = R.needs_of(props) | ({"first"} if renumber else set())
     obj = R.object_properties(props)
     halo = R.halo_of(needs)
     source = np.pad(lab, halo) if halo else lab
@@ -109,7 +111,7 @@ def filter_regions_image(
         sl = tuple(slice(int(a), int(b) + 1) for a, b in zip(lo, hi, strict=True))
         img = None if intensity_image is None else np.asarray(intensity_image)[sl]
         objects[i] = R.crop_values(lab[sl] == t["label"][i], img, lo, obj, sp)
-    mapping = _mapping(t, objects, node, props, lab.ndim, sp, lab.dtype)
+    mapping = _mapping(t, objects, node, props, lab.ndim, sp, lab.dtype, renumber)
     return R.apply_mapping(lab, mapping, lab.dtype)
 
 

@@ -61,6 +61,7 @@ SCHEMA: dict[str, str] = {
     "rank": "int",
     "iterations": "int",
     "min_size": "int",
+    "max_size": "int",
     "buffer_size": "int",
     "bgval": "int",
     "border_value": "int",

@@ -10,13 +10,14 @@ for local steps, its chunked :class:`batchimg._overlap.Step`.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from .._overlap import Spec, make_step
-from ..errors import InputError
+from ..errors import InputError, InvalidParameterError
 from . import registry
 from .model import ImageSpec, Output, PlannedStep
 from .spec import WorkflowStep
@@ -117,10 +118,12 @@ def _clear_border_kernel(image, *, buffer_size=0, bgval=0) -> np.ndarray:
     return clear_border(image, buffer_size=buffer_size, bgval=bgval)
 
 
-def _filter_kernel(labels, intensity=None, *, where: str, spacing: Any = None) -> np.ndarray:
+def _filter_kernel(
+    labels, intensity=None, *, where: str, spacing: Any = None, renumber: bool = True
+) -> np.ndarray:
     from ..measure import filter_regions_image
 
-    return filter_regions_image(labels, where, intensity, spacing=spacing)
+    return filter_regions_image(labels, where, intensity, spacing=spacing, renumber=renumber)
 
 
 _COMPONENT_KERNELS = {
@@ -129,6 +132,25 @@ _COMPONENT_KERNELS = {
     "reconstruct_by_propagation": _reconstruct_kernel,
     "clear_border": _clear_border_kernel,
 }
+
+
+def _max_size_of(number: int, params: Mapping) -> dict:
+    """remove_small_objects' deprecated ``min_size`` as the ``max_size`` it equals."""
+    params = dict(params)
+    if "min_size" not in params:
+        return params
+    if "max_size" in params:
+        raise InvalidParameterError(
+            "Both deprecated parameter `min_size` and new parameter `max_size` are used. "
+            "Use only the latter to avoid conflicting values."
+        )
+    params["max_size"] = max(int(params.pop("min_size")) - 1, 0)
+    logging.getLogger("batchimg").warning(
+        f"step {number} remove_small_objects: min_size is deprecated (scikit-image 0.26); "
+        f"max_size: {params['max_size']} removes the same objects (those of max_size "
+        "pixels or fewer)."
+    )
+    return params
 
 
 def _probe(shape: tuple[int, ...], dtype: np.dtype):
@@ -299,17 +321,22 @@ def plan_step(
     if s.op in ("filter_regions", "remove_small_objects"):
         from .. import _regions as R
 
-        _check_call(op, params, shape, dtype) if s.op == "remove_small_objects" else None
         if s.op == "remove_small_objects":
-            where, spacing = f"area >= {int(params.get('min_size', 64))}", None
+            # scikit-image's semantics: pixel counts, kept labels keep their values
+            params = _max_size_of(number, params)
+            _check_call(op, params, shape, dtype)
+            where = f"area > {int(params.get('max_size', 64))}"
+            spacing, renumber = None, False
         else:
-            where, spacing = params.get("where", "area > 10"), params.get("spacing")
+            where, renumber = params.get("where", "area > 10"), True
+            spacing = params.get("spacing")
+            spacing = image.scale if spacing is None else tuple(spacing)
         node = R.parse_where(where)
         needs_image = any(R.PROPERTIES[p][1] for p in R.filter_properties(n, True, node))
         if not needs_image:
             _check_call(op, params, shape, dtype)
-        kernel = functools.partial(_filter_kernel, where=where, spacing=spacing)
-        common["params"] = {"where": where, "spacing": spacing}
+        kernel = functools.partial(_filter_kernel, where=where, spacing=spacing, renumber=renumber)
+        common["params"] = {"where": where, "spacing": spacing, "renumber": renumber}
         return PlannedStep(
             **common,
             road="regions",

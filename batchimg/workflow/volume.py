@@ -583,8 +583,10 @@ class VolumeRun:
         cache = self._cache(k, arrays[s.source])
         name = f"stage {k + 1}: step {s.number} {s.op}"
         if s.op == "label":
-            wheres = [self.plan.steps[t - 1].params["where"] for t in stage.tail]
-            where = " and ".join(f"({w})" for w in wheres) if wheres else None
+            filters = [
+                (p["where"], p["renumber"], p["spacing"])
+                for p in (self.plan.steps[t - 1].params for t in stage.tail)
+            ]
             props = list(self.plan.properties) if measured else ["label"]
             table, n = label_measure_store(
                 arrays[s.source],
@@ -592,7 +594,7 @@ class VolumeRun:
                 intensity=arrays.get(inten) if inten else None,
                 properties=props,
                 spacing=self.plan.image.scale,
-                where=where,
+                filters=filters,
                 labels_out=flat_out,
                 mask_cache=cache,
                 also_store=also,
@@ -702,7 +704,8 @@ class VolumeRun:
             s.params["where"],
             out=_FlatTarget(target.path, out.batch_shape, stacked=stack),
             intensity=intensity,
-            spacing=self.plan.image.scale,
+            spacing=s.params["spacing"],
+            renumber=s.params["renumber"],
             compute=self.executor.compute,
             journal=os.path.join(self.work, f"stage{k}"),
             stack=stack,
@@ -738,12 +741,12 @@ class VolumeRun:
         )
         (table,) = self.executor.compute([d], label=f"measure {name}", unit="table")
         table = table.drop(columns=["image_label"], errors="ignore")
-        sizes = table.groupby("image").size() if len(table) else None
+        # each image's labels follow the previous images' largest labels (as collections)
         n_images = labels.shape[0]
-        counts = np.zeros(n_images, np.int64)
-        if sizes is not None:
-            counts[sizes.index.to_numpy()] = sizes.to_numpy()
-        offsets = np.concatenate(([0], np.cumsum(counts)))[:-1]
+        top = np.zeros(n_images, np.int64)
+        if len(table):
+            np.maximum.at(top, table["image"].to_numpy(), table["label"].to_numpy())
+        offsets = np.concatenate(([0], np.cumsum(top)))[:-1]
         table.insert(
             table.columns.get_loc("label") + 1,
             "global_label",
@@ -766,7 +769,7 @@ class VolumeRun:
         counts = np.bincount(images, minlength=n_images) if len(table) else np.zeros(n_images, int)
         self.counts = [int(c) for c in counts]
         self.keys = [tuple(np.unravel_index(b, sizes)) if sizes else () for b in range(n_images)]
-        self.max_label = int(counts.max(initial=0))
+        self.max_label = int(table["label"].max()) if len(table) else 0
         data = {}
         for col, dtype in plan.table:
             if col in ("t", "c"):
