@@ -41,6 +41,7 @@ from .props import (
     needs_of,
     normalize_properties,
     normalize_spacing,
+    one_pass,
     prop_values,
     rank_within,
     road_of,
@@ -54,6 +55,7 @@ from .stats import (
     block_offsets,
     block_stats,
     compact,
+    empty_table,
     field_shapes,
     halo_of,
     measure_block,
@@ -61,7 +63,7 @@ from .stats import (
     stats_delayed,
     tree_reduce,
 )
-from .tables import FIELD_OPS, apply_mapping, concat, empty_table, group, merge
+from .tables import FIELD_OPS, apply_mapping, concat, group, merge
 from .where import evaluate, parse_where, where_columns
 
 __all__ = [
@@ -99,6 +101,7 @@ __all__ = [
     "halo_of",
     "infer_dtype",
     "keep_mapping",
+    "one_pass",
     "measure_block",
     "merge",
     "needs_of",

@@ -25,6 +25,7 @@ from ..errors import InvalidParameterError, ParameterTypeError
 from . import moments as M
 from .exact import dd_mul, two_prod
 from .local import PERIMETER_CODES, crofton_coefs, euler_coefs, perimeter_weights
+from .stats import HALO
 from .where import evaluate, where_columns
 
 _BOX = frozenset({"bbox"})
@@ -246,6 +247,18 @@ def needs_of(properties: Sequence[str]) -> frozenset:
     for p in properties:
         needs |= SPECS[canonical(p)].needs
     return needs
+
+
+def one_pass(properties: Iterable[str]) -> bool:
+    """True when every property is a sum of per-block values on the labels alone.
+
+    Such properties can be measured in the same pass that labels the blocks (a block
+    without its neighbours' labels and no crops of whole regions): no per-object
+    property, no perimeter, Crofton perimeter or Euler number.
+    """
+    return all(
+        road_of(p) == "sums" and not (SPECS[canonical(p)].needs & HALO.keys()) for p in properties
+    )
 
 
 def road_of(prop: str) -> str:

@@ -53,7 +53,7 @@ from .local import (
     window_codes,
 )
 from .moments import block_moments, block_origin
-from .tables import FIELD_OPS, apply_mapping, concat, empty_table, group, merge
+from .tables import FIELD_OPS, apply_mapping, concat, group, merge
 
 #: The statistic groups a block task can compute.
 NEEDS = frozenset(
@@ -152,6 +152,16 @@ def field_shapes(ndim: int, needs: frozenset, idtype: Any, channels: int) -> dic
         # the Euler coefficients over the windows, an integer (256 counts would be 2 KiB)
         out["euler"] = ((16,), np.int64) if ndim == 2 else ((), np.int64)
     return out
+
+
+def empty_table(
+    ndim: int, needs: frozenset, idtype: Any = None, channels: int = 1
+) -> dict[str, np.ndarray]:
+    """Return a table with no rows and the fields ``needs`` asks for."""
+    t = {"image": np.zeros(0, np.int64), "label": np.zeros(0, np.int64)}
+    for name, (shape, dtype) in field_shapes(ndim, needs, idtype, channels).items():
+        t[name] = np.zeros((0, *shape), dtype)
+    return t
 
 
 def _extremes(dtype: np.dtype) -> tuple[Any, Any]:

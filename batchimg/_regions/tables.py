@@ -178,18 +178,6 @@ def _group_moments(cat, out, gid, starts) -> None:
         out["wmom"] = np.add.reduceat(shift(cat["wmom"], t), starts, axis=0)
 
 
-def empty_table(
-    ndim: int, needs: frozenset, idtype: Any = None, channels: int = 1
-) -> dict[str, np.ndarray]:
-    """Return a table with no rows and the fields ``needs`` asks for."""
-    from .stats import field_shapes
-
-    t = {"image": np.zeros(0, np.int64), "label": np.zeros(0, np.int64)}
-    for name, (shape, dtype) in field_shapes(ndim, needs, idtype, channels).items():
-        t[name] = np.zeros((0, *shape), dtype)
-    return t
-
-
 def apply_mapping(block: np.ndarray, mapping: Any, dtype: Any) -> np.ndarray:
     """Map one block of labels through a lookup array or sorted ``(keys, values)``."""
     if isinstance(mapping, tuple):
@@ -202,4 +190,4 @@ def apply_mapping(block: np.ndarray, mapping: Any, dtype: Any) -> np.ndarray:
     return np.asarray(mapping)[block].astype(dtype, copy=False)
 
 
-__all__ = ["FIELD_OPS", "apply_mapping", "concat", "empty_table", "group", "merge"]
+__all__ = ["FIELD_OPS", "apply_mapping", "concat", "group", "merge"]

@@ -38,17 +38,17 @@ from ._components import (
 )
 from ._label import label
 from ._merge import label_dtype, normalize_structure
-from ._store import filter_store, flag_store, label_measure_store
+from ._store import flag_store, label_measure_store, relabel_store
 
 __all__ = [
     "binary_fill_holes",
     "binary_propagation",
     "clear_border",
     "label",
-    "filter_store",
     "flag_store",
     "label_dtype",
     "label_measure_store",
+    "relabel_store",
     "normalize_structure",
     "reconstruct_by_propagation",
 ]

@@ -668,10 +668,14 @@ def flag_store(
 # region filters over stored labels
 
 
-def _filter_apply(block, mapping, *, stack, start, target, region, done=None):
+def _relabel_apply(block, mapping, *, stack, start, target, region, done=None):
     if stack:
-        keys, values = mapping[int(start[0])]
-        out = R.apply_mapping(block, (keys, values), block.dtype)
+        m = mapping.get(int(start[0]))
+        out = (
+            np.zeros(block.shape, block.dtype)
+            if m is None
+            else R.apply_mapping(block, m, block.dtype)
+        )
     else:
         out = R.apply_mapping(block, mapping, block.dtype)
     target[region] = out
@@ -679,88 +683,39 @@ def _filter_apply(block, mapping, *, stack, start, target, region, done=None):
         _touch(done)
 
 
-def filter_store(
+def relabel_store(
     labels: da.Array,
-    where: str,
+    mapping: Any,
     *,
     out: Any,
-    intensity: da.Array | None = None,
-    spacing: Any = None,
     compute: Callable | None = None,
     journal: str | None = None,
     stack: bool = False,
-    renumber: bool = True,
-    name: str = "filter_regions",
-) -> int:
-    """Keep the regions satisfying ``where``, renumbered in raster order, into ``out``.
+    name: str = "relabel",
+) -> None:
+    """Map every label of ``labels`` through ``mapping`` into ``out``, block by block.
 
-    Equals :func:`batchimg.measure.filter_regions` of the whole array (of each image
-    with ``stack``): one pass of per-block statistics, the filter per region, then a
-    relabelling pass. With ``renumber=False`` the kept regions keep their labels
-    (``remove_small_objects`` of a label image). Returns the largest label kept (the
-    number of kept regions when renumbered; per image summed with ``stack``).
+    ``mapping`` is a lookup array or sorted ``(keys, values)`` (a region filter's, see
+    :func:`batchimg.measure.filter_mapping_delayed`); with ``stack`` (axis 0 indexes
+    images), ``{image: mapping}``, an image without one mapped to 0. Every block
+    written is recorded in ``journal``; a rerun skips them.
     """
     compute = compute or _dask_compute
-    ndim = labels.ndim - 1 if stack else labels.ndim
-    node = R.parse_where(where)
-    props = R.filter_properties(ndim, intensity is not None, node)
-    needs = R.needs_of(props)
-    sp = R.normalize_spacing(spacing, ndim)
-    make = R.filter_mapping if renumber else R.keep_mapping
     if stack:
         labels = _stacked(labels)
-    shape = labels.shape[1:] if stack else labels.shape
-    arrays = [labels] + ([] if intensity is None else [intensity.rechunk(labels.chunks)])
-    layout = _layout(labels.chunks)
+    shared = dask.delayed(mapping, pure=True, traverse=False)  # one key, sent once
     tasks = []
-    for idx, start, _ in layout:
-        f = functools.partial(
-            _filter_stats_block, needs=needs, stack=stack, start=start, shape=shape
-        )
-        tasks.append(dask.delayed(f)(*[a.blocks[idx] for a in arrays]))
-    tables = compute(tasks, label=f"{name}: pass 1 of 2")
-    merged = R.group(R.concat(tables)) if tables else R.empty_table(ndim, needs)
-    if stack:
-        # one mapping per image: its kept regions renumbered 1, 2, ... in raster order
-        mapping_arg = {}
-        kept = 0
-        for image in range(labels.shape[0]):
-            sel = merged["image"] == image
-            sub = {k: v[sel] for k, v in merged.items()}
-            m = make(sub, node, props, ndim, sp, labels.dtype)
-            if not isinstance(m, tuple):
-                m = (np.arange(len(m), dtype=np.int64), m)
-            mapping_arg[image] = m
-            kept += int(np.asarray(m[1]).max(initial=0))
-    else:
-        mapping_arg = make(merged, node, props, ndim, sp, labels.dtype)
-        vals = mapping_arg[1] if isinstance(mapping_arg, tuple) else mapping_arg
-        kept = int(np.asarray(vals).max(initial=0))
-    p2 = []
-    for i, (idx, start, region) in enumerate(layout):
+    for i, (idx, start, region) in enumerate(_layout(labels.chunks)):
         done = None if journal is None else os.path.join(journal, f"pass2-{i:06d}")
         if done is not None and os.path.exists(done):
             continue
         f = functools.partial(
-            _filter_apply, stack=stack, start=start, target=out, region=region, done=done
+            _relabel_apply, stack=stack, start=start, target=out, region=region, done=done
         )
-        p2.append(dask.delayed(f)(labels.blocks[idx], mapping_arg))
+        tasks.append(dask.delayed(f)(labels.blocks[idx], shared))
     if journal is not None:
         os.makedirs(journal, exist_ok=True)
-    compute(p2, label=f"{name}: pass 2 of 2")
-    return kept
-
-
-def _filter_stats_block(labels, *intensity, needs, stack, start, shape):
-    img = intensity[0] if intensity else None
-    if stack:
-        t = R.block_stats(
-            labels[0], None if img is None else img[0], start[1:], shape, needs | {"first"}, False
-        )
-        t["image"] = np.full(len(t["label"]), start[0], np.int64)
-        return t
-    t = R.block_stats(labels, img, start, shape, needs | {"first"}, False)
-    return t
+    compute(tasks, label=f"{name}: pass 2 of 2")
 
 
 def where_properties(node: tuple, ndim: int) -> tuple[str, ...]:
@@ -777,4 +732,4 @@ def where_properties(node: tuple, ndim: int) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-__all__ = ["filter_store", "flag_store", "label_measure_store", "where_properties"]
+__all__ = ["flag_store", "label_measure_store", "relabel_store", "where_properties"]

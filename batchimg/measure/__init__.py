@@ -15,7 +15,13 @@ exact it is.
 
 from .._regions import CROP_LIMIT, DEFAULT_PROPERTIES, PROPERTIES
 from ..label import label  # re-exported: batchimg.measure.label is scipy's place for it
-from ._filter import filter_regions, filter_regions_image, relabel, remove_small_objects
+from ._filter import (
+    filter_mapping_delayed,
+    filter_regions,
+    filter_regions_image,
+    relabel,
+    remove_small_objects,
+)
 from ._gather import histogram, labeled_comprehension, median, value_indices
 from ._regionprops import (
     regionprops_columns,
@@ -44,6 +50,7 @@ __all__ = [
     "PROPERTIES",
     "center_of_mass",
     "extrema",
+    "filter_mapping_delayed",
     "filter_regions",
     "filter_regions_image",
     "find_objects",

@@ -73,12 +73,12 @@ def relabel(label_image: Any, mapping: Any, *, dtype: Any = None) -> da.Array:
     )
 
 
-def _mapping(t, objects, node, props, ndim, spacing, dtype, renumber=True):
+def _mapping(t, objects, node, props, ndim, spacing, dtype, renumber=True, channels=None):
     """The label mapping of a filter from a merged table (and per-object values)."""
     obj = R.object_properties(props)
     per_prop = {p: R.object_column(p, [objects[i][p] for i in range(len(t["label"]))]) for p in obj}
     make = R.filter_mapping if renumber else R.keep_mapping
-    return make(t, node, props, ndim, spacing, dtype, objects=per_prop)
+    return make(t, node, props, ndim, spacing, dtype, objects=per_prop, channels=channels)
 
 
 def filter_regions_image(
@@ -192,6 +192,54 @@ def filter_regions(
     lab = as_labels(label_image, like=intensity_image)
     img = None if intensity_image is None else as_intensity(intensity_image, lab)
     return _filter(lab, img, R.parse_where(where), spacing)
+
+
+def filter_mapping_delayed(
+    labels: da.Array,
+    where: str,
+    intensity: da.Array | None = None,
+    *,
+    spacing: Any = None,
+    stack: bool = False,
+    renumber: bool = True,
+) -> Any:
+    """The label mapping of a region filter on a whole lazy label image, as a delayed.
+
+    The mapping :func:`filter_regions` (``renumber``) or ``remove_small_objects`` of a
+    label image (kept labels keep their values) applies: a lookup array or sorted
+    ``(keys, values)`` for :func:`relabel`. Every property a filter may name is
+    measured as :func:`regionprops_table` measures it (halos for perimeters and
+    Euler numbers, crops for per-object properties). With ``stack``, axis 0 indexes
+    images filtered on their own, and the result is ``{image: mapping}`` (images
+    without regions absent).
+    """
+    ndim = labels.ndim - 1 if stack else labels.ndim
+    node = R.parse_where(where)
+    channels = None if intensity is None or intensity.ndim == labels.ndim else intensity.shape[-1]
+    props = R.filter_properties(ndim, intensity is not None, node, channels)
+    sp = R.normalize_spacing(spacing, ndim)
+    table = R.stats_delayed(labels, intensity, R.needs_of(props) | {"first"}, stack=stack)
+    obj = R.object_properties(props)
+    objects = None
+    if obj:
+        objects = objects_delayed(
+            labels, intensity, table, obj, sp, (), stack=stack, limit=R.CROP_LIMIT
+        )
+    return dask.delayed(_mappings, pure=True)(
+        table, objects, node, props, ndim, sp, labels.dtype, renumber, stack, channels
+    )
+
+
+def _mappings(t, objects, node, props, ndim, spacing, dtype, renumber, stack, channels):
+    if not stack:
+        return _mapping(t, objects, node, props, ndim, spacing, dtype, renumber, channels)
+    out = {}
+    for image in np.unique(t["image"]):
+        rows = np.flatnonzero(t["image"] == image)
+        sub = {k: v[rows] for k, v in t.items()}
+        objs = None if objects is None else {j: objects[i] for j, i in enumerate(rows)}
+        out[int(image)] = _mapping(sub, objs, node, props, ndim, spacing, dtype, renumber, channels)
+    return out
 
 
 class _Deprecated:

@@ -235,6 +235,9 @@ class Stage:
         The halo its tasks read around each block, per spatial axis.
     reason : str
         Why the stage exists, in words.
+    measures : bool
+        The stage measures the workflow's regions in its pass (a ``label`` stage whose
+        properties are all one-pass sums; a ``measure`` stage).
     """
 
     kind: str
@@ -245,6 +248,7 @@ class Stage:
     stores: tuple[str, ...]
     halo: tuple[int, ...]
     reason: str
+    measures: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .. import _regions as R
 from .model import LOCAL_ROADS, Plan, Stage
 from .spec import INPUT
 from .steps import planning_local
@@ -133,13 +134,17 @@ def volume_stages(plan: Plan) -> tuple[Stage, ...]:
             while j < len(steps) and steps[j].road == "regions" and steps[j].source == last.name:
                 if len(consumers.get(last.name, [])) != 1 or last.name in plan.need:
                     break
+                if not R.one_pass(steps[j].params["properties"]):
+                    break  # its columns need whole regions or neighbours: a stage of its own
                 tail.append(steps[j].number)
                 inputs += [steps[j].intensity] if steps[j].intensity else []
                 last = steps[j]
                 handled.add(last.name)
                 j += 1
         kind = "components" if s.road == "components" else "regions"
-        measured = plan.labels == last.name
+        # a label stage measures in its pass 1 only when no property needs whole
+        # regions or halos; other stages measure the labels they stored afterwards
+        measured = plan.labels == last.name and (s.op != "label" or R.one_pass(plan.properties))
         computes = path_to_root_all([n for n in inputs if n not in stored])
         if measured and plan.intensity not in stored and plan.intensity not in computes:
             computes += [n for n in path_to_root(plan.intensity) if n not in computes]
@@ -162,6 +167,7 @@ def volume_stages(plan: Plan) -> tuple[Stage, ...]:
                     else ": per-label statistics, then a relabelling"
                 )
                 + ("; the regions are measured in the same pass" if measured else ""),
+                measured,
             )
         )
         stored.update(saved)
@@ -184,12 +190,7 @@ def volume_stages(plan: Plan) -> tuple[Stage, ...]:
             )
         )
         stored.update(rest)
-    if plan.labels is not None and not any(
-        st.kind in ("components", "regions")
-        and plan.labels in st.stores
-        and plan.step(plan.labels).number in (st.step, *st.tail)
-        for st in stages
-    ):
+    if plan.labels is not None and not any(st.measures for st in stages):
         stages.append(
             Stage(
                 "measure",
@@ -199,7 +200,9 @@ def volume_stages(plan: Plan) -> tuple[Stage, ...]:
                 (),
                 (),
                 (0,) * len(plan.halo),
-                "measure the final labels in one pass",
+                "measure the final labels: one pass of partial sums"
+                + ("" if R.one_pass(plan.properties) else ", halos and region crops"),
+                True,
             )
         )
     return tuple(stages)

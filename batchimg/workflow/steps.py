@@ -332,11 +332,17 @@ def plan_step(
             spacing = params.get("spacing")
             spacing = image.scale if spacing is None else tuple(spacing)
         node = R.parse_where(where)
-        needs_image = any(R.PROPERTIES[p][1] for p in R.filter_properties(n, True, node))
+        props = R.filter_properties(n, True, node)
+        needs_image = any(R.PROPERTIES[p][1] for p in props)
         if not needs_image:
             _check_call(op, params, shape, dtype)
         kernel = functools.partial(_filter_kernel, where=where, spacing=spacing, renumber=renumber)
-        common["params"] = {"where": where, "spacing": spacing, "renumber": renumber}
+        common["params"] = {
+            "where": where,
+            "spacing": spacing,
+            "renumber": renumber,
+            "properties": props,
+        }
         return PlannedStep(
             **common,
             road="regions",

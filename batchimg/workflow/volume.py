@@ -16,7 +16,8 @@ then does the stage's own work:
   measurements when they are the workflow's labels) in the two passes of
   :func:`batchimg.label.label_measure_store`; holes, propagation and borders in
   those of :func:`batchimg.label.flag_store`;
-- ``regions``: a region filter over stored labels (:func:`batchimg.label.filter_store`);
+- ``regions``: a region filter over stored labels (:func:`batchimg.measure.filter_mapping_delayed`,
+  then :func:`batchimg.label.relabel_store`);
 - ``measure``: one pass of partial sums over the stored labels.
 
 No task waits on a neighbour's pixels, so nothing is held for neighbours: memory is
@@ -555,7 +556,7 @@ class VolumeRun:
         last = self.plan.steps[(stage.tail[-1] if stage.tail else stage.step) - 1]
         out = self.plan.outputs[last.name]
         axes = out.batch
-        measured = self.plan.labels == last.name
+        measured = stage.measures
         extra_need = {}
         want = [s.source]
         if s.op == "reconstruct_by_propagation":
@@ -684,34 +685,42 @@ class VolumeRun:
         )
 
     def _stage_regions(self, k: int, stage: Stage) -> None:
-        from ..label import filter_store
+        from ..label import relabel_store
+        from ..measure import filter_mapping_delayed
 
         s = self.plan.steps[stage.step - 1]
         out = self.plan.outputs[s.name]
         src = self.stores[s.source]
         stack = bool(out.batch)
         labels = _flat_dask(src.path, self.plan.outputs[s.source], self.block)
-        if not stack:
-            labels = labels[0]
         intensity = None
         if s.intensity:
             arrays = self._sink_arrays(replace(stage, computes=()), out.batch, [s.intensity])
             intensity = arrays[s.intensity]
-        target = self._store_for(s.name)
-        self.stores[s.name] = target
-        filter_store(
+            intensity = intensity if stack else intensity[None]
+            intensity = intensity.rechunk(labels.chunks + intensity.chunks[labels.ndim :])
+        name = f"stage {k + 1}: step {s.number} {s.op}"
+        mapping = filter_mapping_delayed(
             labels,
             s.params["where"],
-            out=_FlatTarget(target.path, out.batch_shape, stacked=stack),
-            intensity=intensity,
+            intensity,
             spacing=s.params["spacing"],
+            stack=True,
             renumber=s.params["renumber"],
+        )
+        (mapping,) = self.executor.compute([mapping], label=f"{name}: pass 1 of 2", unit="table")
+        target = self._store_for(s.name)
+        self.stores[s.name] = target
+        relabel_store(
+            labels,
+            mapping,
+            out=_FlatTarget(target.path, out.batch_shape, stacked=True),
             compute=self.executor.compute,
             journal=os.path.join(self.work, f"stage{k}"),
-            stack=stack,
-            name=f"stage {k + 1}: step {s.number} {s.op}",
+            stack=True,
+            name=name,
         )
-        if self.plan.labels == s.name:
+        if stage.measures:
             self._measure(k, s.name)
 
     def _stage_measure(self, k: int, stage: Stage) -> None:
