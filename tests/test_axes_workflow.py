@@ -3,7 +3,9 @@
 The oracle is scipy (and scikit-image) looped over the (time, channel) sub-arrays.
 """
 
+import re
 import warnings
+from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
@@ -83,6 +85,75 @@ def test_a_tczyx_ome_tiff_runs_per_time_point_and_channel_like_a_scipy_loop(tmp_
     assert result.statistics["threshold"]["(0,)"] == pytest.approx(
         threshold_otsu(ndi.gaussian_filter(data[0, 0], 1))
     )
+
+
+def _readme_workflow(name: str) -> str:
+    """The YAML block of the README that defines workflow ``name`` (the docs run as tests)."""
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+    (block,) = [b for b in blocks if b.startswith(f"name: {name}\n")]
+    return block
+
+
+def _nuclei_oracle(stack):
+    """The README's nuclei-tracking steps with scipy/scikit-image on one CZYX image."""
+    from skimage.morphology import remove_small_objects
+
+    g = np.stack([ndi.gaussian_filter(ch, 1) for ch in stack])
+    lab, found = ndi.label(ndi.binary_fill_holes(g[0] > threshold_otsu(g[0])))
+    lab = remove_small_objects(lab, max_size=19)
+    props = ["label", "area", "centroid", "intensity_mean"]
+    # every channel of the input: scikit-image's multichannel intensity (channel last)
+    table = pd.DataFrame(regionprops_table(lab, np.moveaxis(stack, 0, -1), properties=props,
+                                           spacing=SCALE))  # fmt: skip
+    assert 0 < len(table) < found  # the data has nuclei to keep and specks to remove
+    return g, lab, table
+
+
+@pytest.mark.parametrize("road", ["volume", "volume-blocks", "collection"])
+def test_the_readme_nuclei_tracking_example_equals_scikit_image(tmp_path, road):
+    import anndata
+
+    from batchimg.workflow import parse_workflow
+
+    wf = parse_workflow(_readme_workflow("nuclei-tracking"))
+    data = np.stack([np.stack([blobs((6, 32, 36), n=6, seed=200 + 10 * t + c) for c in range(2)])
+                     for t in range(2)])  # fmt: skip
+    if road == "collection":  # one CZYX OME-TIFF per time point
+        source = tmp_path / "cells"
+        source.mkdir()
+        for t in range(2):
+            meta = {
+                "axes": "CZYX",
+                "PhysicalSizeZ": SCALE[0],
+                "PhysicalSizeY": SCALE[1],
+                "PhysicalSizeX": SCALE[2],
+                "Channel": {"Name": ["nuclei", "membrane"]},
+            }
+            tifffile.imwrite(source / f"t{t}.ome.tif", data[t], ome=True, metadata=meta)
+        opts = {"chunks": 1}
+    else:
+        source = tmp_path / "cells.ome.tif"
+        _ome_tiff(source, data)
+        opts = {"chunks": (4, 11, 13)} if road == "volume-blocks" else {}
+    result = run(wf, source, tmp_path / "out", **opts)
+    group = zarr.open_group(tmp_path / "out" / "result.zarr", mode="r")
+    key = "t" if road != "collection" else "image"
+    regions = anndata.read_zarr(tmp_path / "out" / "result.zarr" / "tables" / "regions")
+    got = result.table
+    offset = 0
+    for t in range(2):
+        g, lab, want = _nuclei_oracle(data[t])
+        np.testing.assert_array_equal(group["gaussian_filter/0"][t], g)
+        np.testing.assert_array_equal(group["labels/labels/0"][t], lab)
+        rows = got[got[key] == t] if key == "t" else got[got[key].str.endswith(f"t{t}.ome.tif")]
+        for col in want.columns:
+            np.testing.assert_allclose(rows[col], want[col], rtol=1e-12, err_msg=col)
+        np.testing.assert_array_equal(rows["global_label"], want["label"] + offset)
+        offset += int(lab.max())
+    assert {"intensity_mean-0", "intensity_mean-1"} <= set(regions.var_names)
+    np.testing.assert_allclose(regions.to_df()["intensity_mean-1"], got["intensity_mean-1"])
+    assert regions.obs["global_label"].tolist() == got["global_label"].tolist()
 
 
 def test_labels_never_connect_across_time_or_channels(tmp_path):

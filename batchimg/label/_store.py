@@ -47,7 +47,6 @@ from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 
 from .. import _regions as R
-from .._params import did_you_mean
 from ..errors import InvalidParameterError
 from ._merge import (
     block_faces,
@@ -363,7 +362,18 @@ def _stacked(x: da.Array) -> da.Array:
 
 
 def _resolve(
-    smalls, pairs, pair_blocks, tables, *, filters, props, ndim, spacing, dtype, stack, spatial_size
+    smalls,
+    pairs,
+    pair_blocks,
+    tables,
+    *,
+    filters,
+    props,
+    ndim,
+    dtype,
+    stack,
+    spatial_size,
+    channels=None,
 ):
     """Number the components, run the region filters on the merged table, make the maps.
 
@@ -400,7 +410,7 @@ def _resolve(
     for node, renumber, sp in filters:
         frame = dict(merged)
         frame["label"] = current
-        cols = R.table_columns(frame, props, ndim, sp, False)
+        cols = R.table_columns(frame, props, ndim, sp, False, channels=channels)
         keep = np.asarray(R.evaluate(node, cols), bool)
         merged = {k: v[keep] for k, v in merged.items()}
         gid, image, current = gid[keep], image[keep], current[keep]
@@ -492,12 +502,19 @@ def label_measure_store(
     full = _embed(s) if stack else s
     props = R.normalize_properties(properties, intensity is not None)
     sp = R.normalize_spacing(spacing, ndim)
+    channels = None  # a trailing channel axis of the intensity: one column per channel
+    if intensity is not None and intensity.ndim > mask.ndim:
+        channels = intensity.shape[-1]
     chain = ([(where, True, spacing)] if where is not None else []) + list(filters)
     nodes = [
         (R.parse_where(w), bool(renumber), R.normalize_spacing(fsp, ndim))
         for w, renumber, fsp in chain
     ]
-    filter_props = tuple(p for node, _, _ in nodes for p in where_properties(node, ndim))
+    filter_props = tuple(
+        p
+        for node, _, _ in nodes
+        for p in R.filter_properties(ndim, intensity is not None, node, channels)
+    )
     all_props = tuple(dict.fromkeys(("label", *props, *filter_props)))
     needs = R.needs_of(all_props)
     dtype = label_dtype(mask.shape[1:] if stack else mask.shape)
@@ -523,7 +540,7 @@ def label_measure_store(
         filters=nodes,
         props=all_props,
         ndim=ndim,
-        spacing=sp,
+        channels=channels,
         dtype=dtype,
         stack=stack,
         spatial_size=spatial,
@@ -534,7 +551,7 @@ def label_measure_store(
         if stack:
             merged["image"] = np.zeros(0, np.int64)
     columns = props if "label" in props else ("label", *props)
-    table = R.frame(merged, columns, ndim, sp, stack)
+    table = R.frame(merged, columns, ndim, sp, stack, channels=channels)
     if stack:
         table["image_label"] = in_image.astype(table["label"].dtype)
         table = table.rename(columns={"label": "global_label", "image_label": "label"})
@@ -718,18 +735,4 @@ def relabel_store(
     compute(tasks, label=f"{name}: pass 2 of 2")
 
 
-def where_properties(node: tuple, ndim: int) -> tuple[str, ...]:
-    """The properties a parsed filter needs measured (unknown columns refused)."""
-    columns = {c: p for p in R.PROPERTIES for c in R.columns_of(p, ndim)}
-    out = []
-    for col in sorted(R.where_columns(node)):
-        if col not in columns:
-            raise InvalidParameterError(
-                f"where must name measurement columns; got unknown column {col!r}."
-                f"{did_you_mean(col, list(columns))}"
-            )
-        out.append(columns[col])
-    return tuple(dict.fromkeys(out))
-
-
-__all__ = ["flag_store", "label_measure_store", "relabel_store", "where_properties"]
+__all__ = ["flag_store", "label_measure_store", "relabel_store"]
