@@ -1,4 +1,4 @@
-"""The seed pipeline at scale: batchimg vs scipy, a thread pool and dask-image.
+"""batchimg at scale: the seed pipeline and every bundled workflow vs their anchors.
 
     .venv/bin/python benchmarks/run.py             # full size (~45 min on 2 cores)
     .venv/bin/python benchmarks/run.py --quick     # tiny sizes, a smoke run (< 2 min)
@@ -16,6 +16,9 @@ the whole process and peak RSS of its process tree, see ``_harness.py``):
 - **volume**: a 256x1024x1024 uint8 raw volume, ``batchimg run
   workflows/volume_3d.yaml --input vol.raw --raw-shape ...`` vs scipy on the whole
   in-memory array and dask-image (threaded scheduler, stopped after a timeout);
+- **workflows**: every bundled workflow on 2,000 PNGs 256x256 against a thread pool of
+  its own scipy / scikit-image calls (``anchors.py``), and every 3-D one on the volume
+  against those calls on the whole array, with batchimg's peak at 1x and 4x the volume;
 - **scaling**: the volume at 1x, 2x and 4x its size (the base volume repeated
   along the plane axis) and the collection at 250, 1,000 and 4,000 files;
 - **cluster**: the collection through a ``LocalCluster`` of 2 worker processes
@@ -47,6 +50,15 @@ sys.path.insert(0, str(HERE))
 
 COLLECTION_WF = ROOT / "workflows" / "ascent_edges.yaml"
 VOLUME_WF = ROOT / "workflows" / "volume_3d.yaml"
+#: the bundled workflows of 2-D images, and those that run on volumes
+COLLECTION_WORKFLOWS = (
+    "ascent_edges.yaml",
+    "segmentation.yaml",
+    "denoising.yaml",
+    "cleanup.yaml",
+    "nuclei.yaml",
+)
+VOLUME_WORKFLOWS = ("volume_3d.yaml", "segmentation.yaml", "denoising.yaml", "cleanup.yaml")
 
 
 # ---------------------------------------------------------------------------
@@ -186,7 +198,10 @@ def child_batchimg(a: dict) -> dict:
     t = time.perf_counter()
     main(args, standalone_mode=False)
     inner = time.perf_counter() - t
-    table = pd.read_csv(os.path.join(a["output"], "measurements.csv"))
+    path = os.path.join(a["output"], "measurements.csv")
+    if not os.path.exists(path):  # a workflow without labels
+        return {"n": 0, "area": 0, "inner": inner}
+    table = pd.read_csv(path)
     return {"n": len(table), "area": int(table["area"].sum()), "inner": inner}
 
 
@@ -264,6 +279,27 @@ def child_daskimage_collection(a: dict) -> dict:
     with dask.config.set(scheduler="threads"):
         x = imread(os.path.join(a["input"], "*.png"))
         n, area = _daskimage_seed(x, p, per_image=True)
+    return {"n": n, "area": area}
+
+
+def child_anchor_pool(a: dict) -> dict:
+    """A thread pool over the files of the workflow's own scipy / scikit-image calls."""
+    import imageio.v3 as iio
+    from anchors import anchor_image, load_steps
+
+    steps, props = load_steps(a["workflow"])
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        res = list(pool.map(lambda f: anchor_image(iio.imread(f), steps, props), _pngs(a["input"])))
+    return {"n": sum(r[0] for r in res), "area": sum(r[1] for r in res)}
+
+
+def child_anchor_volume(a: dict) -> dict:
+    """The workflow's own scipy / scikit-image calls on the whole volume in memory."""
+    from anchors import anchor_image, load_steps
+
+    steps, props = load_steps(a["workflow"])
+    vol = np.fromfile(a["input"], np.uint8).reshape(a["raw_shape"])
+    n, area = anchor_image(vol, steps, props)
     return {"n": n, "area": area}
 
 
@@ -367,7 +403,7 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="tiny sizes, < 2 minutes")
     p.add_argument("--out", type=Path, default=HERE / "results.md")
     p.add_argument("--data", type=Path, default=HERE / "data" / "run")
-    p.add_argument("--sections", default="collection,volume,scaling,cluster")
+    p.add_argument("--sections", default="collection,volume,workflows,scaling,cluster")
     p.add_argument("--daskimage-timeout", type=float, default=None)
     p.add_argument("--child")
     p.add_argument("--args")
@@ -380,11 +416,13 @@ def main() -> None:
     quick = args.quick
     if quick:
         n_files, image_shape, counts = 40, (128, 128), (20, 40, 80)
-        vol_shape, repeats = (32, 128, 128), (1, 2)
+        wf_files, wf_shape = 20, (96, 96)
+        vol_shape, repeats = (32, 128, 128), (1, 2, 4)
         di_cap = args.daskimage_timeout or 30
         data = args.data if args.data != HERE / "data" / "run" else HERE / "data" / "quick"
     else:
         n_files, image_shape, counts = 1000, (512, 512), (250, 1000, 4000)
+        wf_files, wf_shape = 2000, (256, 256)
         vol_shape, repeats = (256, 1024, 1024), (1, 2, 4)
         di_cap = args.daskimage_timeout or 600
         data = args.data
@@ -405,7 +443,13 @@ def main() -> None:
         if need_coll
         else {}
     )
-    vols = make_volume(data, vol_shape, repeats) if sections & {"volume", "scaling"} else {}
+    wf_folders = (
+        make_collection(data / f"png-{wf_shape[0]}", wf_files, (wf_files,), wf_shape)
+        if "workflows" in sections
+        else {}
+    )
+    need_vol = sections & {"volume", "scaling", "workflows"}
+    vols = make_volume(data, vol_shape, repeats) if need_vol else {}
     print(f"data ready in {time.perf_counter() - t:.1f} s under {data}", flush=True)
 
     def out_dir(tag):
@@ -543,6 +587,89 @@ def main() -> None:
             "",
         )
         summary["cluster_vs_local"] = r["wall"] / local["wall"]
+    if "workflows" in sections:
+        from _harness import fmt_bytes
+
+        print(f"workflows: {wf_files} PNGs {wf_shape}, volume {vol_shape} at 1x and 4x", flush=True)
+        lines = [
+            f"## Every bundled workflow: collection ({wf_files} PNGs {wf_shape[0]}x{wf_shape[1]})",
+            "",
+            "`batchimg run workflows/NAME.yaml --input DIR --output OUT` (writes result.zarr, "
+            "the table and the report) against a `ThreadPoolExecutor("
+            f"{os.cpu_count()})` over the files of the workflow's own scipy / scikit-image "
+            "calls (`benchmarks/anchors.py`: imageio, the filters, `threshold_otsu`, "
+            "`ndi.label`, `remove_small_objects`, `regionprops_table`; writes nothing). "
+            "*speed-up*: the pool's wall time / batchimg's (> 1: batchimg is faster).",
+            "",
+            "| workflow | batchimg (s) | thread pool (s) | speed-up | batchimg peak | "
+            "pool peak | regions |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        ratios = {}
+        for name in COLLECTION_WORKFLOWS:
+            wf = str(ROOT / "workflows" / name)
+            folder = str(wf_folders[wf_files])
+            a = {"workflow": wf, "input": folder, "output": out_dir(f"wf-{name}")}
+            ours = _run("batchimg", a, 3600)
+            shutil.rmtree(a["output"], ignore_errors=True)
+            pool = _run("anchor_pool", {"workflow": wf, "input": folder}, 3600)
+            _check(ours, pool, f"collection {name}")
+            ratios[name] = pool["wall"] / ours["wall"]
+            lines.append(
+                f"| {name} | {ours['wall']:.1f} | {pool['wall']:.1f} | {ratios[name]:.2f} | "
+                f"{fmt_bytes(ours['peak_rss'])} | {fmt_bytes(pool['peak_rss'])} | "
+                f"{ours['n']:,} |"
+            )
+            report.add(*lines, "")
+        summary["workflows_collection_vs_pool"] = ratios
+        lines += [
+            "",
+            f"## Every 3-D workflow: volume ({'x'.join(map(str, vol_shape))} uint8 raw, and 4x)",
+            "",
+            "`batchimg run workflows/NAME.yaml --input vol.raw --raw-shape ... --raw-dtype "
+            "uint8 --output OUT` against the workflow's own scipy / scikit-image calls on the "
+            "whole volume in memory (`benchmarks/anchors.py`), and batchimg again on the "
+            "volume repeated 4x along the plane axis: its peak must not grow with the data. "
+            "*time ratio*: batchimg's wall / scipy's (< 1: batchimg is faster).",
+            "",
+            "| workflow | batchimg 1x (s) | scipy 1x (s) | time ratio | batchimg peak 1x | "
+            "batchimg 4x (s) | batchimg peak 4x | peak growth | scipy peak | regions |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        vratios, growth, peaks = {}, {}, {}
+        for name in VOLUME_WORKFLOWS:
+            wf = str(ROOT / "workflows" / name)
+            runs = {}
+            for rep in (1, 4):
+                shape = (vol_shape[0] * rep, *vol_shape[1:])
+                a = {
+                    "workflow": wf,
+                    "input": str(vols[rep]),
+                    "raw_shape": shape,
+                    "output": out_dir(f"wfv-{name}-{rep}"),
+                }
+                runs[rep] = _run("batchimg", a, 3600)
+                shutil.rmtree(a["output"], ignore_errors=True)
+            ref = _run(
+                "anchor_volume",
+                {"workflow": wf, "input": str(vols[1]), "raw_shape": vol_shape},
+                3600,
+            )
+            _check(runs[1], ref, f"volume {name}")
+            vratios[name] = runs[1]["wall"] / ref["wall"]
+            growth[name] = runs[4]["peak_rss"] / runs[1]["peak_rss"] - 1
+            peaks[name] = [runs[1]["peak_rss"], runs[4]["peak_rss"]]
+            lines.append(
+                f"| {name} | {runs[1]['wall']:.1f} | {ref['wall']:.1f} | {vratios[name]:.2f} | "
+                f"{fmt_bytes(runs[1]['peak_rss'])} | {runs[4]['wall']:.1f} | "
+                f"{fmt_bytes(runs[4]['peak_rss'])} | {growth[name]:+.0%} | "
+                f"{fmt_bytes(ref['peak_rss'])} | {runs[1]['n']:,} |"
+            )
+            report.add(*lines, "")
+        summary["workflows_volume_vs_scipy"] = vratios
+        summary["workflows_volume_peak_growth"] = growth
+        summary["workflows_volume_peaks"] = peaks
+
     if "scaling" in sections:
         from _harness import fmt_bytes
 

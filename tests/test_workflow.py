@@ -11,6 +11,8 @@ import pytest
 import scipy.ndimage as ndi
 import tifffile
 import zarr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from batchimg.errors import WorkflowError
 from batchimg.workflow import Workflow, check, info, load_workflow, parse_workflow, run
@@ -429,3 +431,33 @@ def test_region_filter_chains_equal_scikit_image(tmp_path, chain, props, kind):
             assert rows["global_label"].tolist() == (ids + offset).tolist()
         offset += int(lab.max())
     assert result.n_regions == len(table)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_a_collection_fills_holes_as_scipy_by_one_labelling(data):
+    """The per-image hole filling (one label of the background) is scipy's, any structure."""
+    ndim = data.draw(st.integers(1, 3))
+    shape = tuple(data.draw(st.lists(st.integers(1, 9), min_size=ndim, max_size=ndim)))
+    conn = data.draw(st.integers(1, ndim))
+    structure = data.draw(
+        st.sampled_from(["connectivity", "ones", "corners"] if ndim > 1 else ["connectivity"])
+    )
+    if structure == "connectivity":
+        s, text = ndi.generate_binary_structure(ndim, conn), f"{{connectivity: {conn}}}"
+    elif structure == "ones":
+        s, text = np.ones((3,) * ndim, bool), f"{{shape: {[3] * ndim}}}"
+    else:  # corners only, no face neighbours: scipy's own road
+        s = np.zeros((3,) * ndim, bool)
+        s[(slice(None, None, 2),) * ndim] = True
+        s[(1,) * ndim] = True
+        text = str(s.astype(int).tolist())
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    mask = rng.random(shape) < rng.random()
+    wf = parse_workflow(
+        "name: t\nsteps:\n  - threshold: {value: 0}\n"
+        f"  - binary_fill_holes: {{structure: {text}}}\n"
+    )
+    kernel = check(wf, mask.astype(np.uint8), axes="zyx"[-ndim:]).steps[1].kernel
+    np.testing.assert_array_equal(kernel(mask), ndi.binary_fill_holes(mask, s), strict=True)

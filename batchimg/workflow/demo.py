@@ -21,6 +21,7 @@ DEMO_RUNS = {
     "segmentation.yaml": "images",
     "denoising.yaml": "images",
     "cleanup.yaml": "images",
+    "nuclei.yaml": "images",
     "volume_3d.yaml": "volume",
 }
 
