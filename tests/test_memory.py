@@ -41,7 +41,7 @@ x = io.open_raw(sys.argv[1], shape=tuple(map(int, sys.argv[2].split(","))), dtyp
                 chunks=(32, 128, 128))
 labels, n = measure.label(x > 128)
 t = measure.regionprops_table(labels, x, properties=["label", "area", "intensity_mean"])
-assert len(t) == int(n.compute())
+assert len(t["label"]) == int(n.compute())  # scikit-image's dict of columns
 """
 
 
