@@ -30,14 +30,10 @@ resolver instead of a numbering one: which background components touch the borde
 (:func:`clear_border`).
 """
 
-from ._components import (
-    binary_fill_holes,
-    binary_propagation,
-    clear_border,
-    reconstruct_by_propagation,
-)
+from ._components import clear_border
 from ._label import label
 from ._merge import label_dtype
+from ._propagate import binary_fill_holes, binary_propagation, reconstruct_by_propagation
 from ._store import label_measure_store
 
 __all__ = [
