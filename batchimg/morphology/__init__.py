@@ -32,6 +32,7 @@ from ._binary import (
     generate_binary_structure,
     iterate_structure,
 )
+from ._distance import distance_transform_bf, distance_transform_cdt, distance_transform_edt
 from ._grey import (
     black_tophat,
     grey_closing,
@@ -53,6 +54,9 @@ __all__ = [
     "binary_propagation",
     "black_tophat",
     "clear_border",
+    "distance_transform_bf",
+    "distance_transform_cdt",
+    "distance_transform_edt",
     "generate_binary_structure",
     "grey_closing",
     "grey_dilation",
