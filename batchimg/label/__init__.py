@@ -35,6 +35,7 @@ from ._label import label
 from ._merge import label_dtype
 from ._propagate import binary_fill_holes, binary_propagation, reconstruct_by_propagation
 from ._store import label_measure_store
+from ._watershed import watershed_ift
 
 __all__ = [
     "binary_fill_holes",
@@ -44,4 +45,5 @@ __all__ = [
     "label_dtype",
     "label_measure_store",
     "reconstruct_by_propagation",
+    "watershed_ift",
 ]
