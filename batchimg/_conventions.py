@@ -86,23 +86,37 @@ def sequence(value: Any, n: int, name: str) -> list:
     return [value] * n
 
 
-def normalize_origin(value: Any, shape: tuple[int, ...], *, index_error: bool) -> tuple[int, ...]:
-    """Origins as ints inside the structuring element.
+def normalize_origin(
+    value: Any,
+    shape: tuple[int, ...],
+    *,
+    index_error: bool,
+    axes: tuple[int, ...] | None = None,
+    ndim: int | None = None,
+) -> tuple[int, ...]:
+    """Origins as ints inside the structuring element, as scipy pairs them with its axes.
 
-    scipy raises IndexError for an origin outside a binary structure and ValueError
-    for one outside a grey footprint; ``index_error`` picks which.
+    With ``axes`` that leave some axis of an ``ndim`` array out, scipy gives
+    origin ``i`` to ``axes[i]`` but the structure's axes to the operated axes in
+    increasing order; the check pairs them the same way. scipy raises IndexError
+    for an origin outside a binary structure and ValueError for one outside a grey
+    footprint; ``index_error`` picks which.
     """
     raw = sequence(value, len(shape), "origin")
     try:
         origin = tuple(int(o) for o in raw)
     except (TypeError, ValueError):
         raise ParameterTypeError(f"origin must hold integers; got {value!r}.") from None
-    for o, s in zip(origin, shape, strict=True):
+    sizes = shape
+    if axes is not None and ndim is not None and len(axes) < ndim:
+        order = sorted(axes)
+        sizes = tuple(shape[order.index(a)] for a in axes)
+    for o, s in zip(origin, sizes, strict=True):
         if not -(s // 2) <= o <= (s - 1) // 2:
             cls = ParameterIndexError if index_error else InvalidParameterError
             raise cls(
                 f"origin must satisfy -(shape // 2) <= origin <= (shape - 1) // 2 on every "
-                f"axis of the structuring element {shape}; got {value!r}."
+                f"axis of the structuring element {shape} (for axes {axes}); got {value!r}."
             )
     return origin
 
@@ -113,12 +127,12 @@ def normalize_axes(axes: Any, ndim: int) -> tuple[int, ...]:
 
 
 def scipy_axes(axes: tuple[int, ...], ndim: int) -> tuple[int, ...] | None:
-    """What to pass scipy as ``axes``: None when every axis is operated on.
+    """What to pass scipy as ``axes``: None for every axis in order, else ``axes`` as given.
 
-    scipy ignores the order of ``axes`` that name every axis (structure, sizes and
-    origins then follow the array's axes), so None is the same call.
+    scipy pairs sizes, modes and origins with ``axes`` in the order given, even
+    when they name every axis, so only ``(0, 1, ..., ndim - 1)`` is the same call as None.
     """
-    return None if len(axes) == ndim else tuple(axes)
+    return None if tuple(axes) == tuple(range(ndim)) else tuple(axes)
 
 
 def reach_per_axis(
@@ -133,7 +147,10 @@ def reach_per_axis(
     """
     out = [0] * ndim
     full = len(axes) == ndim
-    maps = [list(range(ndim))] if full else [list(axes), sorted(axes)]
+    maps = [list(axes), sorted(axes)]
+    # scipy's dilations move the origin by one on even axes, which it picks by the
+    # structure's axis index even where it pairs origins with ``axes``: one more
+    slack = 1 if not full and any(n % 2 == 0 for n in shape) else 0
     half = [0] * ndim
     shift = [0] * ndim
     for m in maps:
@@ -141,7 +158,7 @@ def reach_per_axis(
             half[a] = max(half[a], shape[j] // 2)
             shift[a] = max(shift[a], abs(origin[j]))
     for a in range(ndim) if full else axes:
-        out[a] = times * (half[a] + shift[a])
+        out[a] = times * (half[a] + shift[a] + slack)
     return tuple(out)
 
 

@@ -168,7 +168,7 @@ def binary_propagation(
         return C.deliver(out.astype(dtype), output)
     axes = P.normalize_axes(axes, x.ndim)
     s = C.binary_structure(structure, len(axes))
-    o = C.normalize_origin(origin, s.shape, index_error=True)
+    o = C.normalize_origin(origin, s.shape, index_error=True, axes=axes, ndim=x.ndim)
     m = None if mask is None else C.check_mask(mask, x.ndim, x.shape)
     bv = C.normalize_border_value(border_value)
     out = propagate(x, s, m, bv, o, axes)

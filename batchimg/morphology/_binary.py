@@ -123,7 +123,11 @@ _LOGICAL = {"binary_erosion": np.logical_and, "binary_dilation": np.logical_or}
 def _binary_kernel(block, *mask, name, dtype, full_shape, **kw):
     """One block of a binary operation: scipy's, or the separable box path; same bits."""
     m = mask[0] if mask else None
-    if m is None and kw["axes"] is None and _is_box(block, kw["structure"], kw["origin"]):
+    if (
+        m is None
+        and (kw["axes"] is None or len(kw["axes"]) == block.ndim)
+        and _is_box(block, kw["structure"], kw["origin"])
+    ):
         out = _box_binary(block, name, kw["structure"].shape, kw["iterations"], kw["border_value"])
     elif kw["iterations"] > 1 and any(
         s > b for s, b in zip(full_shape, np.shape(block), strict=False)
@@ -209,7 +213,9 @@ def binary_params(spec: Spec, structure, mask, output, border_value, origin, axe
     A.check_dtype(spec.dtype)
     axes = A.normalize_axes(axes, spec.ndim)
     structure = A.binary_structure(structure, len(axes))
-    origin = A.normalize_origin(origin, structure.shape, index_error=True)
+    origin = A.normalize_origin(
+        origin, structure.shape, index_error=True, axes=axes, ndim=spec.ndim
+    )
     extra = () if mask is None else (A.check_mask(mask, spec.ndim, spec.shape),)
     return (
         axes,
@@ -517,8 +523,12 @@ def binary_hit_or_miss(
     n = len(axes)
     s1 = A.binary_structure(structure1, n, "structure1")
     s2 = ~s1 if structure2 is None else A.binary_structure(structure2, n, "structure2")
-    o1 = A.normalize_origin(origin1, s1.shape, index_error=True)
-    o2 = o1 if origin2 is None else A.normalize_origin(origin2, s2.shape, index_error=True)
+    o1 = A.normalize_origin(origin1, s1.shape, index_error=True, axes=axes, ndim=spec.ndim)
+    o2 = (
+        o1
+        if origin2 is None
+        else A.normalize_origin(origin2, s2.shape, index_error=True, axes=axes, ndim=spec.ndim)
+    )
     dtype = A.binary_output_dtype(output)
     reach = tuple(
         max(a, b)

@@ -96,12 +96,19 @@ def _grey_step(name, spec, size, footprint, structure, output, mode, cval, origi
         if any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0 for s in raw):
             raise InvalidParameterError(f"size must be whole numbers >= 0; got {size!r}.")
         size = shape = tuple(int(s) for s in raw)
-    origin = A.normalize_origin(origin, tuple(max(s, 1) for s in shape), index_error=False)
+    separable = structure is None and (footprint is None or bool(footprint.all()))
+    # scipy runs an all-True footprint as sizes (paired with ``axes`` in order)
+    origin = A.normalize_origin(
+        origin,
+        tuple(max(s, 1) for s in shape),
+        index_error=False,
+        axes=None if separable else axes,
+        ndim=spec.ndim,
+    )
     try:
         modes = P.normalize_mode(mode, n)
     except InvalidParameterError as exc:
         raise ParameterRuntimeError(str(exc)) from None
-    separable = structure is None and (footprint is None or bool(footprint.all()))
     if len(set(modes)) == 1:
         modes = modes[0]
     elif not separable:
