@@ -162,8 +162,15 @@ def reach_per_axis(
     return tuple(out)
 
 
-def binary_structure(structure: Any, n: int, name: str = "structure") -> np.ndarray:
-    """A structuring element read as scipy reads it: ``structure != 0``, ``n`` dimensions."""
+def binary_structure(
+    structure: Any, n: int, name: str = "structure", *, reflected: bool = False
+) -> np.ndarray:
+    """A structuring element read as scipy reads it: ``structure != 0``, ``n`` dimensions.
+
+    ``reflected``: the operation is a dilation, for which scipy indexes the
+    structure's shape by origin before it checks the rank, so a structure of fewer
+    dimensions is an IndexError there (a RuntimeError elsewhere).
+    """
     import scipy.ndimage as ndi
 
     if structure is None:
@@ -174,13 +181,14 @@ def binary_structure(structure: Any, n: int, name: str = "structure") -> np.ndar
             raise ParameterTypeError(f"{name} must be a real array; got dtype {s.dtype}.")
         s = s.astype(bool)
         if s.ndim != n:
-            raise ParameterRuntimeError(
+            cls = ParameterIndexError if reflected and s.ndim < n else ParameterRuntimeError
+            raise cls(
                 f"{name} must have {n} dimensions (one per operated axis); got an array of "
                 f"shape {s.shape}."
             )
         if s.size < 1:
             raise ParameterRuntimeError(f"{name} must not be empty; got shape {s.shape}.")
-    s = np.ascontiguousarray(s)
+    s = np.array(s, order="C")
     s.setflags(write=False)
     return s
 
@@ -369,7 +377,7 @@ def binary_output_dtype(output: Any) -> np.dtype:
 
 
 def normalize_border_value(value: Any) -> int:
-    """Border value as scipy's C code reads it: an int, tested for truth."""
-    if not isinstance(value, numbers.Number) or isinstance(value, complex):
-        raise ParameterTypeError(f"border_value must be a number (0 or 1); got {value!r}.")
+    """Border value as scipy's C code reads it: an integer (a float is a TypeError), for truth."""
+    if not isinstance(value, numbers.Integral):
+        raise ParameterTypeError(f"border_value must be an integer (0 or 1); got {value!r}.")
     return int(bool(value))

@@ -53,7 +53,8 @@ def _bool_image(shape, seed=0, p=0.6):
         (dict(structure=np.ones((2, 2)), origin=(1, 0)), ParameterIndexError, r"\(1, 0\)"),
         (dict(origin=(0, 0, 0)), ParameterRuntimeError, r"origin must be one value or one per"),
         (dict(origin=("a", 0)), ParameterTypeError, r"origin must hold integers"),
-        (dict(border_value="x"), ParameterTypeError, r"border_value must be a number .*'x'\."),
+        (dict(border_value="x"), ParameterTypeError, r"border_value must be an integer .*'x'\."),
+        (dict(border_value=2.0), ParameterTypeError, r"border_value must be an integer .*2\.0\."),
         (dict(axes=(0, 0)), InvalidParameterError, r"axes must not repeat an axis"),
         (dict(output=np.zeros((6, 5), bool)), ParameterRuntimeError, r"output must have the in"),
         (dict(output=np.zeros((6, 6), complex)), ParameterTypeError, r"output must have a real"),
@@ -72,7 +73,12 @@ def test_binary_errors_are_catchable_as_scipys():
     with pytest.raises(TypeError, match="iterations must be an integer"):
         M.binary_opening(image, iterations=0.5)
     with pytest.raises(RuntimeError, match="structure must have 2 dimensions"):
+        M.binary_opening(image, np.ones(3))
+    # scipy's dilations index the structure's shape by origin first: IndexError there
+    with pytest.raises(IndexError, match="structure must have 2 dimensions"):
         M.binary_closing(image, np.ones(3))
+    with pytest.raises(RuntimeError, match="structure must have 2 dimensions"):
+        M.binary_dilation(image, np.ones((3, 3, 3)))
     with pytest.raises(IndexError, match="origin must satisfy"):
         M.binary_dilation(image, origin=5)
     with pytest.raises(TypeError, match="must be real; got dtype complex128"):

@@ -40,7 +40,7 @@ def _structure(structure: Any, ndim: int) -> np.ndarray:
                 "structure must be symmetric about its centre (connectivity is mutual); got "
                 f"{s.astype(int).tolist()}."
             )
-    s = np.ascontiguousarray(s)
+    s = np.array(s, order="C")
     s.setflags(write=False)
     return s
 

@@ -47,10 +47,24 @@ def _whole(x, mask, *, structure, border_value, origin, axes):
         args.append(mask.rechunk(x.shape))
 
     def run(block, *m):
-        return ndi.binary_dilation(
-            block, structure, -1, m[0] if m else None, None, border_value, list(origin),
-            axes=axes,
-        )  # fmt: skip
+        mask = m[0] if m else None
+        kw = dict(structure=structure, mask=mask, border_value=border_value, origin=list(origin),
+                  axes=axes)  # fmt: skip
+        full = np.shape(structure) if axes is None or len(axes) == block.ndim else None
+        if full is None:
+            full = [1] * block.ndim
+            for a, n in zip(sorted(axes), np.shape(structure), strict=True):
+                full[a] = n
+        if all(s <= n for s, n in zip(full, block.shape, strict=True)):
+            return ndi.binary_dilation(block, iterations=-1, **kw)
+        # scipy's repeated pass reads and writes past an array smaller than the
+        # structure (wrong answers or a crash); its meaning is one pass repeated
+        out = np.asarray(block, bool)
+        while True:
+            new = ndi.binary_dilation(out, iterations=1, **kw)
+            if np.array_equal(new, out):
+                return new
+            out = new
 
     out = da.map_blocks(run, *args, dtype=bool, meta=np.empty((0,) * x.ndim, bool))
     return out.rechunk(x.chunks)
@@ -167,7 +181,7 @@ def binary_propagation(
                      origin=(), axes=None)  # fmt: skip
         return C.deliver(out.astype(dtype), output)
     axes = P.normalize_axes(axes, x.ndim)
-    s = C.binary_structure(structure, len(axes))
+    s = C.binary_structure(structure, len(axes), reflected=True)
     o = C.normalize_origin(origin, s.shape, index_error=True, axes=axes, ndim=x.ndim)
     m = None if mask is None else C.check_mask(mask, x.ndim, x.shape)
     bv = C.normalize_border_value(border_value)

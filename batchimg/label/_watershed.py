@@ -45,9 +45,9 @@ def watershed_ift(input: Any, markers: Any, structure: Any = None, output: Any =
         (negative markers are processed as in scipy).
     structure : array_like, optional
         3x...x3 connectivity; default ``generate_binary_structure(input.ndim, 1)``.
-    output : dtype or numpy.ndarray, optional
-        The labels' dtype (default: the markers'), or a signed integer array of the
-        input's shape to fill and return.
+    output : numpy.ndarray, optional
+        A signed integer array of the input's shape to fill and return; anything else
+        is ignored, as in scipy (the labels have the markers' dtype).
 
     Returns
     -------
@@ -96,7 +96,7 @@ def watershed_ift(input: Any, markers: Any, structure: Any = None, output: Any =
             raise ParameterRuntimeError(
                 f"structure must have shape {(3,) * x.ndim} (3 on every axis); got {s.shape}."
             )
-    s = np.ascontiguousarray(s)
+    s = np.array(s, order="C")
     m = C.as_input(markers, "markers")
     if m.shape != x.shape:
         raise InputRuntimeError(f"markers must have the input's shape {x.shape}; got {m.shape}.")
@@ -112,7 +112,8 @@ def watershed_ift(input: Any, markers: Any, structure: Any = None, output: Any =
         C.check_output_array(output, x.shape)
         dtype = output.dtype
     else:
-        dtype = m.dtype if output is None else C.Output(output).dtype
+        C.Output(output)  # a dtype is checked but, as in scipy, the markers' dtype is used
+        dtype = m.dtype
     token = tokenize("watershed_ift", x.name, m.name, s, np.dtype(dtype).str)
     task = dask.delayed(_run, pure=True)(
         x.rechunk(x.shape),

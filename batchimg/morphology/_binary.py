@@ -208,11 +208,12 @@ def full_shape(shape: tuple[int, ...], ndim: int, axes: tuple[int, ...]) -> tupl
     return tuple(out)
 
 
-def binary_params(spec: Spec, structure, mask, output, border_value, origin, axes):
+def binary_params(spec: Spec, structure, mask, output, border_value, origin, axes, name=""):
     """Validate the parameters every binary operation shares, as scipy does."""
     A.check_dtype(spec.dtype)
     axes = A.normalize_axes(axes, spec.ndim)
-    structure = A.binary_structure(structure, len(axes))
+    dilates_first = name in ("binary_dilation", "binary_closing")
+    structure = A.binary_structure(structure, len(axes), reflected=dilates_first)
     origin = A.normalize_origin(
         origin, structure.shape, index_error=True, axes=axes, ndim=spec.ndim
     )
@@ -231,7 +232,7 @@ def _binary_step(name, spec, structure, iterations, mask, output, border_value, 
                  brute_force, axes) -> Step:  # fmt: skip
     iterations = A.normalize_iterations(iterations)
     axes, structure, origin, extra, dtype, border_value = binary_params(
-        spec, structure, mask, output, border_value, origin, axes
+        spec, structure, mask, output, border_value, origin, axes, name
     )
     if iterations < 1:
         raise InvalidParameterError(
@@ -320,7 +321,7 @@ def _non_local(name):
             return None
         spec = Spec(x.ndim, x.dtype, x.shape)
         axes_, s, o, _, dtype, bv = binary_params(
-            spec, structure, mask, output, border_value, origin, axes
+            spec, structure, mask, output, border_value, origin, axes, name
         )
         y = until_stable(x, name, s, mask, bv, o, axes_)
         return y if dtype.kind == "b" else y.astype(dtype)

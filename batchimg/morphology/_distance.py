@@ -309,8 +309,8 @@ def _cdt_metric(metric, ndim):
         if metric == "chessboard":
             return ndi.generate_binary_structure(ndim, ndim)
         raise InvalidParameterError(
-            f"metric must be 'chessboard', 'taxicab', 'cityblock', 'manhattan' or a 3x...x3 "
-            f"array; got {metric!r}."
+            "invalid metric provided: metric must be 'chessboard', 'taxicab', 'cityblock', "
+            f"'manhattan' or a 3x...x3 array; got {metric!r}."
         )
     try:
         m = np.asarray(metric)
@@ -322,7 +322,7 @@ def _cdt_metric(metric, ndim):
         raise ParameterRuntimeError(
             f"metric must have {ndim} dimensions, as many as the input; got shape {m.shape}."
         )
-    return np.ascontiguousarray(m)
+    return np.array(m, order="C")
 
 
 def _sweep(dt, ft, metric):

@@ -42,7 +42,7 @@ def _kernel_arrays(footprint, structure, n):
         fp = np.asarray(footprint)
         if fp.dtype.kind == "c" or fp.dtype == object:
             raise ParameterTypeError(f"footprint must be a real array; got dtype {fp.dtype}.")
-        fp = np.ascontiguousarray(fp.astype(bool))
+        fp = np.array(fp, dtype=bool, order="C")
         if fp.ndim != n:
             raise ParameterRuntimeError(
                 f"footprint must have {n} dimensions (one per operated axis); got an array "
@@ -64,7 +64,7 @@ def _kernel_arrays(footprint, structure, n):
                 f"structure must have {n} dimensions (one per operated axis); got an array "
                 f"of shape {st.shape}."
             )
-        st = np.ascontiguousarray(st)
+        st = np.array(st, order="C")
         st.setflags(write=False)
         structure = st
     return footprint, structure
