@@ -243,6 +243,11 @@ def test_graph_grows_linearly_with_blocks():
         ),
         (
             lambda: L.binary_fill_holes(np.ones((4, 4)), np.ones(3)),
+            ParameterIndexError,  # scipy's dilation indexes the structure's shape first
+            "structure must have 2 dimensions",
+        ),
+        (
+            lambda: L.binary_propagation(np.ones((4, 4)), np.ones((3, 3, 3))),
             ParameterRuntimeError,
             "structure must have 2 dimensions",
         ),

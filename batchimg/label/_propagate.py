@@ -70,36 +70,46 @@ def _whole(x, mask, *, structure, border_value, origin, axes):
     return out.rechunk(x.chunks)
 
 
-def propagate(x: da.Array, structure, mask, border_value: int, origin, axes) -> da.Array:
+def propagate(x: da.Array | None, structure, mask, border_value: int, origin, axes,
+              like: da.Array | None = None) -> da.Array:  # fmt: skip
     """``scipy.ndimage.binary_dilation(x, structure, -1, mask, None, border_value, origin)``.
 
-    ``structure`` is over ``axes`` (validated), ``mask`` a dask array or None.
+    ``structure`` is over ``axes`` (validated), ``mask`` a dask array or None; ``x``
+    None stands for no seeds at all (an array of zeros like ``like``), as in hole
+    filling, and saves their passes.
     """
-    x = x if x.dtype.kind == "b" else x != 0
-    s = _component_structure(structure, origin, x.ndim, axes)
+    if x is None:
+        x_ = da.zeros(like.shape, dtype=bool, chunks=like.chunks)
+    else:
+        x_ = x if x.dtype.kind == "b" else x != 0
+    s = _component_structure(structure, origin, x_.ndim, axes)
     if s is None:
         return _whole(
-            x, mask, structure=structure, border_value=border_value, origin=origin, axes=axes
+            x_, mask, structure=structure, border_value=border_value, origin=origin, axes=axes
         )
     if mask is None:
-        m = da.ones(x.shape, dtype=bool, chunks=x.chunks)
+        m = da.ones(x_.shape, dtype=bool, chunks=x_.chunks)
     else:
-        m = (mask if mask.dtype.kind == "b" else mask != 0).rechunk(x.chunks)
-    outside_seed = x & ~m
+        m = (mask if mask.dtype.kind == "b" else mask != 0).rechunk(x_.chunks)
+    outside_seed = None if x is None else x_ & ~m
     kernel = functools.partial(ndi.binary_dilation, structure=s, border_value=border_value)
     step = make_step(
         "seed_dilation",
         kernel,
-        ndim=x.ndim,
-        axes=tuple(range(x.ndim)),
-        reach=(1,) * x.ndim,
-        modes=("constant",) * x.ndim,
+        ndim=x_.ndim,
+        axes=tuple(range(x_.ndim)),
+        reach=(1,) * x_.ndim,
+        modes=("constant",) * x_.ndim,
         dtype=bool,
         params=(s, border_value),
     )
-    seed = m & (x | apply(outside_seed, step))
+    if x is None:
+        # no seeds: only the edge seeds (a mask pixel with a structure neighbour outside)
+        seed = m & apply(da.zeros(x_.shape, dtype=bool, chunks=x_.chunks), step)
+    else:
+        seed = m & (x_ | apply(outside_seed, step))
     reached, _ = connected(m, s, resolver=resolve_flags, dtype=bool, seed=seed, kind="propagation")
-    return outside_seed | reached
+    return reached if outside_seed is None else outside_seed | reached
 
 
 _HOW = """How exactness is kept: see :mod:`batchimg.label` -- for a structure
@@ -240,9 +250,14 @@ def binary_fill_holes(
     C.check_output_array(output, x.shape)
     C.check_dtype(x.dtype)
     dtype = C.binary_output_dtype(output)
-    background = x == 0
-    zeros = da.zeros(x.shape, dtype=bool, chunks=x.chunks)
-    outside = binary_propagation(zeros, structure, background, None, 1, origin, axes=axes)
+    if x.ndim == 0:
+        zeros = da.zeros((), dtype=bool)
+        outside = binary_propagation(zeros, structure, x == 0, None, 1, origin, axes=axes)
+    else:
+        axes = P.normalize_axes(axes, x.ndim)
+        s = C.binary_structure(structure, len(axes), reflected=True)
+        o = C.normalize_origin(origin, s.shape, index_error=True, axes=axes, ndim=x.ndim)
+        outside = propagate(None, s, x == 0, 1, o, axes, like=x)
     out = ~outside
     return C.deliver(out if dtype.kind == "b" else out.astype(dtype), output, filled="none")
 

@@ -123,12 +123,8 @@ _LOGICAL = {"binary_erosion": np.logical_and, "binary_dilation": np.logical_or}
 def _binary_kernel(block, *mask, name, dtype, full_shape, **kw):
     """One block of a binary operation: scipy's, or the separable box path; same bits."""
     m = mask[0] if mask else None
-    if (
-        m is None
-        and (kw["axes"] is None or len(kw["axes"]) == block.ndim)
-        and _is_box(block, kw["structure"], kw["origin"])
-    ):
-        out = _box_binary(block, name, kw["structure"].shape, kw["iterations"], kw["border_value"])
+    if m is None and _is_box(full_shape, kw["structure"], kw["origin"]):
+        out = _box_binary(block, name, full_shape, kw["iterations"], kw["border_value"])
     elif kw["iterations"] > 1 and any(
         s > b for s, b in zip(full_shape, np.shape(block), strict=False)
     ):
@@ -144,11 +140,14 @@ def _binary_kernel(block, *mask, name, dtype, full_shape, **kw):
     return out if out.dtype == dtype else out.astype(dtype)
 
 
-def _is_box(block, structure, origin) -> bool:
-    """A full box of odd sides, centred: separable, so computed axis by axis."""
+def _is_box(full_shape, structure, origin) -> bool:
+    """A full box of odd sides, centred: separable, so computed axis by axis.
+
+    ``full_shape`` is the structure as scipy expands it over the block (1 along the
+    axes not operated on, which the box then leaves alone).
+    """
     return (
-        np.ndim(block) == structure.ndim
-        and all(s % 2 == 1 for s in structure.shape)
+        all(s % 2 == 1 for s in full_shape)
         and not any(np.atleast_1d(origin))
         and bool(np.all(structure))
     )
