@@ -1,13 +1,16 @@
-"""The ``batchimg`` command: run, validate, preview and inspect workflows.
+"""The ``batchimg`` command: run, validate, preview, report and inspect workflows.
 
 A thin click layer over :mod:`batchimg.workflow` (the only module importing click).
 Exit codes: 0 success, 1 error (one line ``Error: ...`` on stderr; ``--debug``
 shows the traceback), 2 usage error, 3 finished but some inputs failed (listed in
-``DIR/errors.csv``; one summary line on stderr).
+``DIR/errors.csv``; one summary line on stderr). Messages and progress go to
+stderr through the ``batchimg`` logger: ``-v`` shows more, ``-q`` only errors.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import sys
 
@@ -40,8 +43,35 @@ class _Group(click.Group):
         except (BatchimgError, OSError) as exc:
             if ctx.meta.get("batchimg.debug"):
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            message = " ".join(str(exc).split())
+            click.echo(f"Error: {message}", err=True)
             ctx.exit(1)
+        finally:
+            _unlog(ctx)
+
+
+_HANDLER = "batchimg.log-handler"
+
+
+def _logging(verbose: int, quiet: bool) -> None:
+    """Send the ``batchimg`` logger's messages to stderr for this command."""
+    ctx = click.get_current_context()
+    log = logging.getLogger("batchimg")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    previous = log.level
+    log.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+    ctx.find_root().meta[_HANDLER] = (handler, previous)
+
+
+def _unlog(ctx: click.Context) -> None:
+    entry = ctx.meta.pop(_HANDLER, None)
+    if entry is not None:
+        handler, previous = entry
+        log = logging.getLogger("batchimg")
+        log.removeHandler(handler)
+        log.setLevel(previous)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,75 +81,245 @@ def main() -> None:
     """Run scipy.ndimage pipelines over image collections and volumes."""
 
 
-def _source_options(f):
-    f = click.option("--raw-offset", type=int, default=0, show_default=True,
-                     help="Bytes to skip at the start of a raw file.")(f)  # fmt: skip
-    f = click.option("--raw-dtype", default=None, help="dtype of a raw file (uint8, <u2, ...).")(f)
-    f = click.option("--raw-shape", default=None, help="Shape of a raw file, Z,Y,X.")(f)
-    f = click.option("--input", "-i", "source", required=True,
-                     help="Image folder, glob, image file, raw file or Zarr array.")(f)  # fmt: skip
+def _input_options(f):
+    options = [
+        click.option(
+            "--input",
+            "-i",
+            "source",
+            required=True,
+            help="Image folder, glob or file; raw, TIFF, Zarr/OME-Zarr or HDF5 "
+            "(file.h5:/dataset) file.",
+        ),
+        click.option(
+            "--axes",
+            default=None,
+            help="The input's axes, letters of tczyx in the file's order (e.g. yxc).",
+        ),
+        click.option(
+            "--scale", default=None, help="Physical pixel size per spatial axis, e.g. 2.0,0.5,0.5."
+        ),
+        click.option("--unit", default=None, help="Unit of --scale, e.g. micrometer."),
+        click.option("--channel-names", default=None, help="Channel names, comma-separated."),
+        click.option("--level", default=None, help="OME-Zarr level (index or path)."),
+        click.option(
+            "--dataset",
+            default=None,
+            help="Array inside a Zarr group or HDF5 file, or a TIFF series.",
+        ),
+        click.option("--gray", is_flag=True, help="Convert RGB(A) images to grey levels."),
+        click.option("--raw-shape", default=None, help="Shape of a raw file, Z,Y,X."),
+        click.option("--raw-dtype", default=None, help="dtype of a raw file (uint8, <u2, ...)."),
+        click.option(
+            "--raw-offset",
+            default="0",
+            show_default=True,
+            help="Bytes to skip at the start of a raw file.",
+        ),
+        click.option("--allow-remote", is_flag=True, help="Accept URL inputs (s3://, ...)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
     return f
 
 
-def _raw(raw_shape, raw_dtype, raw_offset) -> dict:
-    return {"raw_shape": raw_shape, "raw_dtype": raw_dtype, "raw_offset": raw_offset}
+def _ints(text: str | None, name: str):
+    from .errors import InvalidParameterError
+
+    if text is None:
+        return None
+    try:
+        values = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        raise InvalidParameterError(
+            f"{name} must be comma-separated integers like 64,128,128; got {text!r}."
+        ) from None
+    if "x" in text:
+        raise InvalidParameterError(
+            f"{name} must be comma-separated integers like 64,128,128; got {text!r}. Hint: "
+            f"--{name.replace('_', '-')} {text.replace('x', ',')}."
+        )
+    return values
+
+
+def _numbers(text: str | None, name: str):
+    from .errors import InvalidParameterError
+
+    if text is None:
+        return None
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidParameterError(
+            f"{name} must be comma-separated numbers like 2.0,0.5,0.5; got {text!r}."
+        ) from None
+
+
+def _input_kwargs(kw: dict) -> dict:
+    from .errors import InvalidParameterError
+
+    try:
+        offset = int(kw["raw_offset"])
+    except ValueError:
+        raise InvalidParameterError(
+            f"raw_offset must be an integer number of bytes; got {kw['raw_offset']!r}."
+        ) from None
+    level = kw["level"]
+    if level is not None and level.isdigit():
+        level = int(level)
+    names = kw["channel_names"]
+    return {
+        "axes": kw["axes"],
+        "scale": _numbers(kw["scale"], "scale"),
+        "unit": kw["unit"],
+        "channel_names": tuple(names.split(",")) if names else None,
+        "level": level,
+        "dataset": kw["dataset"],
+        "gray": kw["gray"],
+        "raw_shape": _ints(kw["raw_shape"], "raw_shape"),
+        "raw_dtype": kw["raw_dtype"],
+        "raw_offset": offset,
+        "allow_remote": kw["allow_remote"],
+    }
+
+
+_INPUT_KEYS = (
+    "source",
+    "axes",
+    "scale",
+    "unit",
+    "channel_names",
+    "level",
+    "dataset",
+    "gray",
+    "raw_shape",
+    "raw_dtype",
+    "raw_offset",
+    "allow_remote",
+)
+
+
+def _verbosity(f):
+    f = click.option("--quiet", "-q", is_flag=True, help="Only errors: no progress, no messages.")(
+        f
+    )
+    f = click.option("--verbose", "-v", count=True, help="More messages (the plan, the stages).")(f)
+    return f
 
 
 @main.command()
 @click.argument("workflow", type=click.Path(dir_okay=False))
-@_source_options
-@click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
-              help="Output folder.")  # fmt: skip
-@click.option("--chunks", default=None,
-              help="Images per task (collections) or block shape Z,Y,X (volumes).")  # fmt: skip
+@_input_options
+@click.option(
+    "--output", "-o", required=True, type=click.Path(file_okay=False), help="Output folder."
+)
+@click.option(
+    "--chunks", default=None, help="Images per task (collections) or block shape Z,Y,X (volumes)."
+)
 @click.option("--save", default=None, help="More step outputs to save, comma-separated.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Local threads or processes (default: all cores).")  # fmt: skip
-@click.option("--scheduler", default=None,
-              help="threads (default), processes, sync, or a dask scheduler address.")  # fmt: skip
-@click.option("--table-format", type=click.Choice(["csv", "parquet"]), default=None,
-              help="Format of the measurement table.")  # fmt: skip
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Local threads or processes (default: every core dask sees).",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    help="threads (default), processes, sync, or a dask scheduler address.",
+)
+@click.option(
+    "--scheduler-file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="A dask scheduler file (dask scheduler --scheduler-file, dask-mpi).",
+)
+@click.option(
+    "--table-format",
+    type=click.Choice(["csv", "parquet"]),
+    default=None,
+    help="Format of the measurement table.",
+)
 @click.option("--table", default=None, help="Table file name (measurements.parquet, ...).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages.")
-@click.option("--resume", is_flag=True,
-              help="Continue the interrupted run in --output, skipping finished work.")  # fmt: skip
-@click.option("--verify", is_flag=True,
-              help="With --resume: also compare the content hash of processed files.")  # fmt: skip
-@click.option("--max-failures", type=click.IntRange(min=0), default=None,
-              help="Abort (exit 1) once more than N inputs failed (default: none).")  # fmt: skip
-@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
-              help="Read attempts after a failed one before a file counts as failed.")  # fmt: skip
-@click.option("--allow-remote", is_flag=True, help="Accept URL inputs (s3://, http://, ...).")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the interrupted run in --output, skipping finished work.",
+)
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="With --resume: also compare the content hash of processed files.",
+)
+@click.option(
+    "--overwrite", is_flag=True, help="Replace entries of --output that batchimg did not write."
+)
+@click.option(
+    "--max-failures",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Abort (exit 1) once more than N inputs failed (default: none).",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="Read attempts after a failed one before a file counts as failed.",
+)
+@click.option("--report/--no-report", "report", default=False, help="Write report.html.")
+@_verbosity
 @_debug
 @click.pass_context
-def run(ctx, workflow, source, raw_shape, raw_dtype, raw_offset, output, chunks, save, workers,
-        scheduler, table_format, table, quiet, resume, verify, max_failures, retries,
-        allow_remote) -> None:  # fmt: skip
-    """Run WORKFLOW on an input and write result.zarr, the table and summary.png.
+def run(
+    ctx,
+    workflow,
+    output,
+    chunks,
+    save,
+    workers,
+    scheduler,
+    scheduler_file,
+    table_format,
+    table,
+    resume,
+    verify,
+    overwrite,
+    max_failures,
+    retries,
+    report,
+    verbose,
+    quiet,
+    **kw,
+) -> None:
+    """Run WORKFLOW on an input; write result.zarr, the table and report.html.
 
     Exits 3 when the run finished but some inputs failed (see DIR/errors.csv).
     """
     from .workflow import load_workflow
+    from .workflow import run as run_workflow
 
+    _logging(verbose, quiet)
     wf = load_workflow(workflow)
-    say = None if quiet else (lambda msg: click.echo(msg, err=True))
-    result = wf.run(
-        source,
+    result = run_workflow(
+        wf,
+        kw["source"],
         output,
         chunks=chunks,
-        save=[s for s in save.split(",") if s] if save else None,
+        save=tuple(s for s in save.split(",") if s) if save else None,
         workers=workers,
         scheduler=scheduler,
+        scheduler_file=scheduler_file,
         table=table,
         table_format=table_format,
-        progress=not quiet and sys.stderr.isatty(),
-        log=say,
+        progress=not quiet,
         resume=resume,
         verify=verify,
+        overwrite=overwrite,
         max_failures=max_failures,
         retries=retries,
-        allow_remote=allow_remote,
-        **_raw(raw_shape, raw_dtype, raw_offset),
+        report=report,
+        **_input_kwargs(kw),
     )
     if result.failed:
         first = result.failed[0]
@@ -134,23 +334,41 @@ def run(ctx, workflow, source, raw_shape, raw_dtype, raw_offset, output, chunks,
 
 @main.command()
 @click.argument("workflow", type=click.Path(dir_okay=False))
-@click.option("--input", "-i", "source", default=None,
-              help="Also check the steps against this input (reads headers only).")  # fmt: skip
+@click.option(
+    "--input",
+    "-i",
+    "source",
+    default=None,
+    help="Also check the workflow against this input (reads headers only).",
+)
+@click.option("--axes", default=None, help="The input's axes (see run).")
+@click.option("--scale", default=None, help="Physical pixel size per spatial axis.")
+@click.option("--unit", default=None, help="Unit of --scale.")
+@click.option("--channel-names", default=None, help="Channel names, comma-separated.")
+@click.option("--level", default=None, help="OME-Zarr level.")
+@click.option("--dataset", default=None, help="Array inside a Zarr group or HDF5 file.")
+@click.option("--gray", is_flag=True, help="Convert RGB(A) images to grey levels.")
 @click.option("--raw-shape", default=None, help="Shape of a raw file, Z,Y,X.")
 @click.option("--raw-dtype", default=None, help="dtype of a raw file.")
-@click.option("--raw-offset", type=int, default=0, help="Bytes to skip in a raw file.")
+@click.option("--raw-offset", default="0", help="Bytes to skip in a raw file.")
+@click.option("--allow-remote", is_flag=True, help="Accept URL inputs.")
+@_verbosity
 @_debug
-def validate(workflow, source, raw_shape, raw_dtype, raw_offset) -> None:
+def validate(workflow, verbose, quiet, **kw) -> None:
     """Check WORKFLOW (and, with --input, that it fits the input) without running it."""
-    from .workflow import load_workflow, open_source
+    from .workflow import check, load_workflow
 
+    _logging(verbose, quiet)
     wf = load_workflow(workflow)
+    source = kw["source"]
+    plan = check(wf, source, **_input_kwargs(kw)) if source is not None else check(wf)
     where = ""
     if source is not None:
-        src = open_source(source, **_raw(raw_shape, raw_dtype, raw_offset))
-        wf.check_input(len(src.image_shape), src.data.dtype, src.image_shape)
-        where = f" for {src.kind} {src.image_shape} {src.data.dtype}"
+        where = f" for the {plan.kind} {plan.image.axes} {plan.image.shape} {plan.image.dtype}"
     click.echo(f"{workflow}: valid ({len(wf.steps)} steps){where}")
+    if verbose and source is not None:
+        for line in plan.describe():
+            click.echo(f"  {line}")
 
 
 @main.command()
@@ -167,12 +385,17 @@ def ops() -> None:
 
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the description as JSON.")
 @_debug
-def info(directory) -> None:
-    """Describe a run's output folder: arrays, table, workflow, versions, completeness."""
-    from .workflow.outputs import info as _info
+@click.pass_context
+def info(ctx, directory, as_json) -> None:
+    """Describe a run's output folder; exit 1 unless it holds a complete run."""
+    from .workflow import info as folder_info
 
-    d = _info(directory)
+    d = folder_info(directory)
+    if as_json:
+        click.echo(json.dumps(d, indent=1, default=str))
+        ctx.exit(0 if d["state"] == "complete" else 1)
     if d["state"] == "complete":
         state = "complete"
         if d["failed_inputs"]:
@@ -180,10 +403,12 @@ def info(directory) -> None:
     elif d["state"] == "failed":
         f = d["failure"]
         state = f"failed ({f.get('exception')}: {f.get('message')}); its files are INCOMPLETE"
+    elif d["state"] == "empty":
+        state = "not a batchimg result folder (no result.zarr, no run)"
     else:
         state = (
-            "incomplete (no _COMPLETE marker: interrupted or still running; "
-            "its files are INCOMPLETE)"
+            "incomplete (no _COMPLETE marker: interrupted or still running; its files are "
+            "INCOMPLETE)"
         )
     click.echo(f"{directory}: {state}")
     if d["partial"] and d["state"] != "complete":
@@ -205,47 +430,56 @@ def info(directory) -> None:
         click.echo(f"finished: {d['marker'].get('time')}")
     if d.get("error"):
         click.echo(d["error"])
+    if d["state"] != "complete":
+        ctx.exit(1)
 
 
 @main.command()
 @click.argument("workflow", type=click.Path(dir_okay=False))
-@_source_options
+@_input_options
 @click.option("--image", type=int, default=0, show_default=True, help="Image of a collection.")
 @click.option("--slice", "plane", type=int, default=None, help="Plane Z of a volume.")
 @click.option("--output", "-o", default="preview.png", show_default=True, help="PNG to write.")
 @_debug
-def preview(workflow, source, raw_shape, raw_dtype, raw_offset, image, plane, output) -> None:
+def preview(workflow, image, plane, output, **kw) -> None:
     """Draw the input and every step's output for one image or plane."""
     from .workflow import load_workflow
-    from .workflow.preview import preview as _preview
+    from .workflow.preview import preview as draw
 
     wf = load_workflow(workflow)
-    path = _preview(wf, source, output, image=image, plane=plane,
-                    **_raw(raw_shape, raw_dtype, raw_offset))  # fmt: skip
+    path = draw(wf, kw["source"], output, image=image, plane=plane, **_input_kwargs(kw))
     click.echo(f"preview written to {path}")
 
 
 @main.command()
-@click.option("--output", "-o", default="batchimg-demo", show_default=True,
-              type=click.Path(file_okay=False), help="Folder for data and results.")  # fmt: skip
-@click.option("--quiet", "-q", is_flag=True, help="Only print where the results are.")
+@click.option(
+    "--output",
+    "-o",
+    default="batchimg-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for data and results.",
+)
+@_verbosity
 @_debug
-def demo(output, quiet) -> None:
+def demo(output, verbose, quiet) -> None:
     """Make synthetic images and a volume, and run the bundled workflows on them."""
     from .workflow import load_workflow
-    from .workflow.demo import DEMO_RUNS, make_demo_data, workflows_dir
+    from .workflow import run as run_workflow
+    from .workflow.demo import DEMO_RUNS, bundled_workflow, make_demo_data
 
+    _logging(verbose, quiet)
     data = make_demo_data(os.path.join(output, "data"))
-    say = None if quiet else (lambda msg: click.echo(msg, err=True))
-    folder = workflows_dir()
     for file, kind in DEMO_RUNS.items():
-        wf = load_workflow(folder / file)
+        wf = load_workflow(bundled_workflow(file))
         dest = os.path.join(output, wf.name)
         if kind == "images":
-            wf.run(data["images"], dest, log=say)
+            run_workflow(wf, data["images"], dest, progress=not quiet)
         else:
-            wf.run(data["volume"], dest, raw_shape=data["volume_shape"], raw_dtype="uint8",
-                   log=say)  # fmt: skip
+            shape = tuple(int(s) for s in data["volume_shape"].split(","))
+            run_workflow(
+                wf, data["volume"], dest, raw_shape=shape, raw_dtype="uint8", progress=not quiet
+            )
         click.echo(f"{wf.name}: {dest}")
     click.echo(f"demo data in {os.path.join(output, 'data')}")
 

@@ -229,6 +229,225 @@ def _global_threshold(x: da.Array, method: str, percentile: float | None) -> da.
 
 
 # --------------------------------------------------------------------------------------
+# whole-input statistics in bounded passes (for engines that stream blocks)
+
+#: Integer dtypes whose whole value range is counted in one pass (a bincount).
+_SMALL_INTS = frozenset(np.dtype(t) for t in ("uint8", "int8", "uint16", "int16", "bool"))
+#: The most values a percentile gathers from the blocks before refining its bin.
+_GATHER_MAX = 1 << 20
+
+
+def _full_counts(block, offset, size):
+    v = block.ravel()
+    if v.dtype == bool:
+        v = v.view(np.uint8)
+    return np.bincount(v.astype(np.int64) - offset, minlength=size)
+
+
+def _select(v, chain):
+    """Keep the values inside the chain of selected bins; count those below them."""
+    below = 0
+    for lo, hi, b0, b1 in chain:
+        bins = _bin_of(v, lo, hi)
+        below += int(np.count_nonzero(bins < b0))
+        v = v[(bins >= b0) & (bins <= b1)]
+    return v, below
+
+
+def _refine_block(block, chain, lo, hi):
+    """(values below the selection, histogram of the selected values in [lo, hi])."""
+    v, below = _select(_non_nan(block), chain)
+    return below, np.bincount(_bin_of(v, lo, hi), minlength=_PERCENTILE_BINS)
+
+
+def _gather_block_values(block, chain):
+    """(values below the selection, the distinct selected values and their counts)."""
+    v, below = _select(_non_nan(block), chain)
+    uniq, counts = np.unique(v, return_counts=True)
+    return below, uniq, counts
+
+
+class GlobalThreshold:
+    """The threshold of a whole input, computed exactly in passes over its blocks.
+
+    Equal to :func:`threshold`'s whole-input value (scikit-image's
+    ``threshold_otsu``/``threshold_mean``, ``np.percentile``) on the concatenation of
+    every block, with memory set by the block size: each pass maps every block to a
+    small partial result (:meth:`block_function`), and :meth:`merge` combines them
+    before the next pass. Otsu on 8- and 16-bit integers takes one pass (the counts
+    of every value), on other dtypes two (range, then histogram); the mean one; a
+    percentile of 8/16-bit integers one, of other dtypes a range pass and then
+    histogram passes that narrow to the bins holding the order statistics until
+    they hold few enough values to gather.
+
+    Parameters
+    ----------
+    method : {"otsu", "mean", "percentile"}
+        The threshold.
+    percentile : float, optional
+        For ``method="percentile"``.
+    dtype : numpy.dtype
+        The input's dtype.
+
+    Examples
+    --------
+    >>> from skimage.filters import threshold_otsu
+    >>> image = np.arange(60, dtype=np.uint8).reshape(6, 10) % 23
+    >>> blocks = [image[:3], image[3:]]
+    >>> g = GlobalThreshold("otsu", None, image.dtype)
+    >>> while (f := g.block_function()) is not None:
+    ...     g.merge([f(b) for b in blocks])
+    >>> bool(g.value == threshold_otsu(image))
+    True
+    """
+
+    def __init__(self, method: str, percentile: float | None, dtype: Any) -> None:
+        self.method = P.normalize_choice(method, "method", _METHODS)
+        self.percentile = percentile
+        self.dtype = np.dtype(dtype)
+        self.stats = None
+        self.done = False
+        self.value: Any = None
+        self._small = self.dtype in _SMALL_INTS
+        self._pass = "stats"
+        if self.method == "mean":
+            self._pass = "mean"
+        elif self._small:
+            self._pass = "counts"
+
+    def block_function(self):
+        """The function of one block for the next pass, or None when the value is known."""
+        if self.done:
+            return None
+        if self._pass == "stats":
+            return _block_stats
+        if self._pass == "mean":
+            return _mean_block
+        if self._pass == "counts":
+            if self.dtype == bool:
+                lo, size = 0, 2
+            else:
+                info = np.iinfo(self.dtype)
+                lo, size = int(info.min), int(info.max) - int(info.min) + 1
+            return functools.partial(_full_counts, offset=lo, size=size)
+        if self._pass == "otsu":
+            return functools.partial(_otsu_block, stats=self.stats)
+        if self._pass == "refine":
+            lo, hi = self._bounds
+            return functools.partial(_refine_block, chain=tuple(self._chain), lo=lo, hi=hi)
+        return functools.partial(_gather_block_values, chain=tuple(self._chain))
+
+    def merge(self, partials: list) -> None:
+        """Combine the partial results of the pass just run."""
+        if self._pass == "mean":
+            self.value = _mean_finish(partials, self.dtype)
+            self.done = True
+        elif self._pass == "stats":
+            self.stats = _merge_stats(partials)
+            lo, hi, n, nan = self.stats
+            if self.method == "otsu":
+                if n and lo == hi and not nan:
+                    self.value, self.done = lo, True
+                else:
+                    if nan:
+                        raise ValueError("autodetected range of [nan, nan] is not finite")
+                    self._pass = "otsu"
+            else:
+                if nan:
+                    self.value, self.done = self.dtype.type(np.nan), True
+                elif not n:
+                    raise ValueError("cannot take a percentile of an empty image")
+                else:
+                    self._start_refine(lo, hi, 0, n)
+        elif self._pass == "otsu":
+            self.value = _otsu_finish(partials, self.stats, self.dtype)
+            self.done = True
+        elif self._pass == "counts":
+            counts = np.sum(partials, axis=0)
+            offset = 0 if self.dtype == bool else int(np.iinfo(self.dtype).min)
+            present = np.flatnonzero(counts)
+            lo, hi = present[0] + offset, present[-1] + offset
+            n = int(counts.sum())
+            if self.method == "otsu":
+                stats = (self.dtype.type(lo), self.dtype.type(hi), n, False)
+                if lo == hi:
+                    self.value = self.dtype.type(lo)
+                else:
+                    self.value = _otsu_finish([counts[lo - offset : hi - offset + 1]], stats,
+                                              self.dtype)  # fmt: skip
+            else:
+                previous, nxt, gamma = _ranks(n, self.percentile)
+                below = np.cumsum(counts)
+                a = np.searchsorted(below, previous, side="right") + offset
+                b = np.searchsorted(below, nxt, side="right") + offset
+                self.value = _lerp(self.dtype.type(a), self.dtype.type(b), gamma)
+            self.done = True
+        elif self._pass == "refine":
+            below = sum(p[0] for p in partials)
+            counts = np.sum([p[1] for p in partials], axis=0)
+            edges = np.concatenate(([0], np.cumsum(counts))) + below
+            bins = [int(np.searchsorted(edges, k, side="right")) - 1 for k in self._ranks]
+            b0, b1 = min(bins), max(bins)
+            lo, hi = self._bounds
+            self._chain.append((lo, hi, b0, b1))
+            count = int(edges[b1 + 1] - edges[b0])
+            width = (float(hi) - float(lo)) / _PERCENTILE_BINS
+            self._bounds = (float(lo) + b0 * width, float(lo) + (b1 + 1) * width)
+            if count <= _GATHER_MAX or len(self._chain) >= 4:
+                self._pass = "gather"
+        else:  # gather: the distinct selected values and their counts
+            below = sum(p[0] for p in partials)
+            uniq = np.concatenate([p[1] for p in partials])
+            counts = np.concatenate([p[2] for p in partials])
+            values, where = np.unique(uniq, return_inverse=True)
+            total = np.bincount(where, weights=counts, minlength=len(values)).astype(np.int64)
+            ends = np.cumsum(total) + below
+            picked = [values[int(np.searchsorted(ends, k, side="right"))] for k in self._ranks]
+            self.value = _lerp(picked[0], picked[1], self._gamma)
+            self.done = True
+
+    def _start_refine(self, lo, hi, before, n):
+        previous, nxt, gamma = _ranks(n, self.percentile)
+        self._gamma = gamma
+        self._ranks = (previous, nxt)
+        self._chain: list[tuple] = []
+        self._bounds = (lo, hi)
+        self._pass = "gather" if n <= _GATHER_MAX else "refine"
+
+
+class GlobalRange:
+    """The minimum and maximum of a whole input (NaN ignored), in one pass over its blocks.
+
+    The same protocol as :class:`GlobalThreshold`; :attr:`value` is ``(min, max)`` in
+    the input's dtype (what :func:`rescale` uses for ``"image"`` ranges).
+
+    Examples
+    --------
+    >>> g = GlobalRange(np.dtype("uint8"))
+    >>> g.merge([g.block_function()(b) for b in (np.array([3, 9]), np.array([1]))])
+    >>> g.value
+    (np.uint8(1), np.uint8(9))
+    """
+
+    def __init__(self, dtype: Any) -> None:
+        self.dtype = np.dtype(dtype)
+        self.done = False
+        self.value: Any = None
+
+    def block_function(self):
+        """The function of one block for the next pass, or None when the value is known."""
+        return None if self.done else _block_stats
+
+    def merge(self, partials: list) -> None:
+        """Combine the partial results of the pass."""
+        lo, hi, n, _ = _merge_stats(partials)
+        if not n:
+            raise ValueError("cannot take the range of an empty (or all-NaN) image")
+        self.value = (self.dtype.type(lo), self.dtype.type(hi))
+        self.done = True
+
+
+# --------------------------------------------------------------------------------------
 # threshold
 
 

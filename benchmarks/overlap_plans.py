@@ -24,22 +24,17 @@ sys.path.insert(0, str(HERE))
 
 
 def chain_steps(x):
-    """The local steps of workflows/volume_3d.yaml, built as the runner builds them."""
-    from batchimg._overlap import Spec
-    from batchimg.workflow import load_workflow, registry
-    from batchimg.workflow.graph import local_step, resolve_params
+    """The local steps of workflows/volume_3d.yaml, as the compiled plan builds them."""
+    from batchimg.workflow import load_workflow
+    from batchimg.workflow.plan import ImageSpec, compile_plan
 
     wf = load_workflow(HERE.parent / "workflows" / "volume_3d.yaml")
-    ops = registry.operations()
-    steps, dtype = [], x.dtype
-    for s in wf.steps:
-        op = ops[s.op]
-        spec = Spec(x.ndim, dtype, x.shape)
-        step = local_step(op, resolve_params(op, s.params, x.ndim), spec)
-        if step is None:
+    plan = compile_plan(wf, ImageSpec(x.shape, x.dtype), "volume")
+    steps = []
+    for s in plan.steps:
+        if s.step is None:
             break
-        steps.append(step)
-        dtype = step.dtype
+        steps.append(s.step)
     return steps
 
 

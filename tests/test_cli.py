@@ -56,7 +56,7 @@ def test_seed_pipeline_on_ascent_matches_scipy(tmp_path):
     expected, count = ndi.label(np.isin(lab, keep[keep > 0]))
     group = zarr.open_group(out / "result.zarr", mode="r")
     np.testing.assert_array_equal(group["labels/labels/0"][0], expected)
-    np.testing.assert_array_equal(group["gaussian_filter"][0], g)
+    np.testing.assert_array_equal(group["gaussian_filter/0"][0], g)
     table = pd.read_csv(out / "measurements.csv")
     assert len(table) == count
     np.testing.assert_array_equal(table["area"], np.bincount(expected.ravel())[1:])
@@ -118,14 +118,17 @@ def test_run_volume_parquet_save_and_info(tmp_path):
         "--table-format", "parquet", "--save", "threshold",
     ])  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "chunks: (6, 12, 12) (8 blocks)" in result.output
+    assert "blocks: (6, 12, 12) (8 blocks)" in result.output
     group = zarr.open_group(out / "result.zarr", mode="r")
     g = ndi.gaussian_filter(vol, 3)
-    np.testing.assert_array_equal(group["threshold"][:], ndi.gaussian_gradient_magnitude(g, 3) > 10)
+    np.testing.assert_array_equal(
+        group["threshold/0"][:], ndi.gaussian_gradient_magnitude(g, 3) > 10
+    )
     assert (out / "measurements.parquet").exists()
     result = CliRunner().invoke(main, ["info", str(out)])
     assert (
-        "complete" in result.output and "array threshold: shape (12, 24, 24) bool" in result.output
+        "complete" in result.output
+        and "array threshold/0: shape (12, 24, 24) bool" in result.output
     )
     (out / "_COMPLETE").unlink()
     result = CliRunner().invoke(main, ["info", str(out)])

@@ -16,9 +16,8 @@ from helpers import assert_same, chunkings, random_image
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from batchimg import _regions
+from batchimg import _regions, measure
 from batchimg._regions import stats as _reduce
-from batchimg import measure
 from batchimg.errors import InputError, InvalidParameterError
 
 SKIMAGE_PROPS = (

@@ -6,7 +6,7 @@ import pytest
 import zarr
 
 from batchimg.errors import InvalidParameterError
-from batchimg.workflow import Workflow
+from batchimg.workflow import Workflow, run
 from batchimg.workflow.demo import blobs
 from batchimg.workflow.preview import preview, preview_arrays
 
@@ -21,12 +21,12 @@ LOCAL = Workflow(
 @pytest.mark.parametrize("plane", [0, 5, 11, 19])
 def test_preview_plane_equals_full_run(tmp_path, plane):
     vol = blobs((20, 24, 28), n=3)
-    LOCAL.run(vol, tmp_path / "out", chunks=(5, 12, 14))
+    run(LOCAL, vol, tmp_path / "out", chunks=(5, 12, 14))
     group = zarr.open_group(tmp_path / "out" / "result.zarr", mode="r")
     arrays = preview_arrays(LOCAL, vol, plane=plane)
     np.testing.assert_array_equal(arrays["input"], vol[plane])
     for name in LOCAL.save:
-        np.testing.assert_array_equal(arrays[name], group[name][plane], err_msg=name)
+        np.testing.assert_array_equal(arrays[name], group[f"{name}/0"][plane], err_msg=name)
 
 
 def test_preview_reads_only_the_slab():
@@ -39,8 +39,8 @@ def test_preview_reads_only_the_slab():
         return block
 
     vol = da.from_array(blobs((40, 16, 16), n=3), chunks=(1, 16, 16))
-    vol = vol.map_blocks(reader, dtype=np.uint8)
-    arrays = preview_arrays(LOCAL, vol, plane=20, chunks=(1, 16, 16))
+    vol = vol.map_blocks(reader, dtype=np.uint8, meta=np.empty((0, 0, 0), np.uint8))
+    arrays = preview_arrays(LOCAL, vol, plane=20)
     # reach along axis 0: gaussian int(4 * 1.5 + 0.5) = 6, median 1, opening 2 -> 11..29
     assert sorted(set(read)) == list(range(11, 30))
     assert arrays["binary_opening"].shape == (16, 16)

@@ -25,9 +25,10 @@ from helpers import dask_cluster
 import batchimg.io
 from batchimg.cli import main
 from batchimg.errors import InputError, InvalidParameterError, WorkflowError
-from batchimg.workflow import parse_workflow
+from batchimg.workflow import info, open_result, parse_workflow, run
 from batchimg.workflow.demo import blobs
-from batchimg.workflow.outputs import LABELS_PATH, info, open_result
+
+LABELS_PATH = "labels/labels/0"
 
 BIN = Path(sys.executable).parent
 BATCHIMG = str(BIN / "batchimg")
@@ -69,7 +70,7 @@ def _assert_same_results(a, b):
     """Labels, saved steps and measurements of two output folders are identical."""
     ga = zarr.open_group(Path(a) / "result.zarr", mode="r")
     gb = zarr.open_group(Path(b) / "result.zarr", mode="r")
-    for path in (LABELS_PATH, "gaussian_filter"):
+    for path in (LABELS_PATH, "gaussian_filter/0"):
         np.testing.assert_array_equal(ga[path][:], gb[path][:])
     ta = pd.read_csv(Path(a) / "measurements.csv")
     tb = pd.read_csv(Path(b) / "measurements.csv")
@@ -146,7 +147,7 @@ def test_every_kind_of_bad_file_is_left_out_and_listed(tmp_path, monkeypatch):
 
     monkeypatch.setattr(batchimg.io, "read_image", reader)
     wf = parse_workflow(SEED)
-    result = wf.run(folder, tmp_path / "out", chunks=3, retries=1)
+    result = run(wf, folder, tmp_path / "out", chunks=3, retries=1)
     errors = pd.read_csv(tmp_path / "out" / "errors.csv", keep_default_na=False)
     assert list(errors.columns) == ["path", "step", "exception", "message"]
     got = {os.path.basename(p): (s, e) for p, s, e in errors[["path", "step", "exception"]].values}
@@ -158,7 +159,7 @@ def test_every_kind_of_bad_file_is_left_out_and_listed(tmp_path, monkeypatch):
     # the good files give exactly what a clean run on them alone gives
     good = tmp_path / "good"
     _images(good, n=5, shape=(40, 48), seed=20)
-    wf.run(good, tmp_path / "clean", chunks=3)
+    run(wf, good, tmp_path / "clean", chunks=3)
     table = result.table
     clean = pd.read_csv(tmp_path / "clean" / "measurements.csv")
     assert set(table["image"].map(os.path.basename)) <= {f"img{i:02d}.png" for i in range(5)}
@@ -225,7 +226,7 @@ def test_max_failures_aborts_during_the_run(tmp_path):
         (folder / f"img{i:02d}.png").write_bytes(data[: len(data) // 2])  # header fine
     wf = parse_workflow(SEED)
     with pytest.raises(InputError, match=r"more than max_failures=1 inputs failed \(2 so far"):
-        wf.run(folder, tmp_path / "out", chunks=1, max_failures=1, retries=0, workers=1)
+        run(wf, folder, tmp_path / "out", chunks=1, max_failures=1, retries=0, workers=1)
     d = info(tmp_path / "out")
     assert d["state"] == "failed" and d["failed_inputs"] == 2
     with pytest.raises(InputError, match=r"is failed: the run failed \(InputError: more than"):
@@ -238,7 +239,7 @@ def test_every_input_failing_is_an_error(tmp_path):
         data = p.read_bytes()
         p.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match=r"every input failed \(2 of 2\)"):
-        parse_workflow(SEED).run(folder, tmp_path / "out", retries=0)
+        run(parse_workflow(SEED), folder, tmp_path / "out", retries=0)
     assert info(tmp_path / "out")["state"] == "failed"
 
 
@@ -255,14 +256,14 @@ def test_a_transient_read_error_is_retried(tmp_path, monkeypatch):
 
     monkeypatch.setattr(batchimg.io, "read_image", flaky)
     wf = parse_workflow(SEED)
-    result = wf.run(folder, tmp_path / "out", chunks=2)
+    result = run(wf, folder, tmp_path / "out", chunks=2)
     assert result.failed == () and not (tmp_path / "out" / "errors.csv").exists()
     monkeypatch.undo()
-    wf.run(folder, tmp_path / "clean", chunks=2)
+    run(wf, folder, tmp_path / "clean", chunks=2)
     _assert_same_results(tmp_path / "out", tmp_path / "clean")
     calls.clear()
     monkeypatch.setattr(batchimg.io, "read_image", flaky)
-    result = wf.run(folder, tmp_path / "once", chunks=2, retries=0)
+    result = run(wf, folder, tmp_path / "once", chunks=2, retries=0)
     assert [(os.path.basename(f["path"]), f["exception"]) for f in result.failed] == [
         ("img01.png", "OSError")
     ]
@@ -274,9 +275,9 @@ def test_raw_volume_mismatch_fails_before_any_output(tmp_path):
     wf = parse_workflow(SEED.replace("[3, 3]", "[3, 3, 3]"))
     out = tmp_path / "out"
     with pytest.raises(InputError, match=r"has 2048 bytes, but shape \(8, 16, 16\) of uint16"):
-        wf.run(raw, out, raw_shape=(8, 16, 16), raw_dtype="uint16")
+        run(wf, raw, out, raw_shape=(8, 16, 16), raw_dtype="uint16")
     with pytest.raises(InputError, match=r"has 2048 bytes, but shape \(9, 16, 16\) of uint8"):
-        wf.run(raw, out, raw_shape=(9, 16, 16), raw_dtype="uint8")
+        run(wf, raw, out, raw_shape=(9, 16, 16), raw_dtype="uint8")
     assert not out.exists()
 
 
@@ -301,13 +302,13 @@ def _crash_after(monkeypatch, k):
     monkeypatch.setattr(batchimg.io, "read_image", reader)
 
 
-def test_resume_after_a_crash_equals_a_clean_run(tmp_path, monkeypatch):
+def test_resume_after_a_crash_equals_a_clean_run(tmp_path, monkeypatch, caplog):
     folder = _images(tmp_path / "images", n=7)
     wf = parse_workflow(SEED)
     out = tmp_path / "out"
     _crash_after(monkeypatch, 3)
     with pytest.raises(_Crash, match="killed"):
-        wf.run(folder, out, chunks=2, workers=1)
+        run(wf, folder, out, chunks=2, workers=1)
     monkeypatch.undo()
     done = len(_records(out))  # 3 reads finish one or two tasks (of 2, 2, 2 and 1 files)
     assert 1 <= done <= 2 and info(out)["state"] == "failed"
@@ -315,16 +316,22 @@ def test_resume_after_a_crash_equals_a_clean_run(tmp_path, monkeypatch):
         open_result(out)
     with pytest.warns(UserWarning, match="its files may be partial"):
         open_result(out, allow_incomplete=True)
-    said = []
-    wf.run(folder, out, resume=True, log=said.append, chunks=3)
-    assert f"resuming: {done} of 4 task(s) already done" in said
-    assert any("resuming with the interrupted run's chunks 2" in s for s in said)
-    wf.run(folder, tmp_path / "clean", chunks=2)
+    caplog.set_level("INFO", logger="batchimg")
+    run(wf, folder, out, resume=True, chunks=3)
+    assert f"resuming: {done} of 4 task(s) already done" in caplog.messages
+    assert any("resuming with the interrupted run's chunks 2" in s for s in caplog.messages)
+    run(wf, folder, tmp_path / "clean", chunks=2)
     _assert_same_results(out, tmp_path / "clean")
     assert open_result(out).state == "complete"
-    said.clear()
-    wf.run(folder, out, resume=True, log=said.append)  # nothing to resume: a new run
-    assert any("nothing to resume" in s for s in said)
+    caplog.clear()
+    stamp = (out / "_COMPLETE").stat().st_mtime_ns
+    again = run(wf, folder, out, resume=True)  # a complete run: nothing to do, and it says so
+    assert any("already complete; nothing to do" in s for s in caplog.messages)
+    assert again.resumed == "complete" and again.n_regions == len(again.table)
+    assert (out / "_COMPLETE").stat().st_mtime_ns == stamp
+    caplog.clear()
+    run(wf, folder, tmp_path / "new", resume=True)  # nothing to resume: a new run
+    assert any("nothing to resume" in s for s in caplog.messages)
 
 
 def test_resume_refuses_a_changed_workflow_or_changed_inputs(tmp_path, monkeypatch):
@@ -333,15 +340,15 @@ def test_resume_refuses_a_changed_workflow_or_changed_inputs(tmp_path, monkeypat
     out = tmp_path / "out"
     _crash_after(monkeypatch, 2)
     with pytest.raises(_Crash, match="killed"):
-        wf.run(folder, out, chunks=1, workers=1)
+        run(wf, folder, out, chunks=1, workers=1)
     monkeypatch.undo()
     other = parse_workflow(SEED.replace("{value: 4}", "{value: 5}"))
     with pytest.raises(
         InputError, match=r"the workflow changed: step 3 'threshold': \{\"value\": 4\} -> "
     ):
-        other.run(folder, out, resume=True)
+        run(other, folder, out, resume=True)
     with pytest.raises(InputError, match=r"the table changed: 'measurements.csv' -> 'm.parquet'"):
-        wf.run(folder, out, resume=True, table="m.parquet")
+        run(wf, folder, out, resume=True, table="m.parquet")
     # same size and modification time, other content: only --verify sees it
     slot = int(next(iter(json.loads(_records(out)[0].read_text())["hashes"])))
     path = folder / f"img{slot:02d}.png"  # processed before the crash
@@ -351,11 +358,11 @@ def test_resume_refuses_a_changed_workflow_or_changed_inputs(tmp_path, monkeypat
     path.write_bytes(bytes(data))
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     with pytest.raises(InputError, match=rf"content of 1 input file\(s\) changed .*{path.name}"):
-        wf.run(folder, out, resume=True, verify=True)
+        run(wf, folder, out, resume=True, verify=True)
     iio.imwrite(folder / "img04.png", blobs((40, 50), seed=3))
     iio.imwrite(folder / "img09.png", blobs((40, 48), seed=3))
     with pytest.raises(InputError, match=r"1 file\(s\) added \('img09.png'\); 1 file\(s\) changed"):
-        wf.run(folder, out, resume=True)
+        run(wf, folder, out, resume=True)
     assert info(out)["state"] == "failed"  # refused resumes leave the folder as it was
     assert len(_records(out)) == 2
 
@@ -390,7 +397,7 @@ def test_sigkill_then_resume_equals_a_clean_run(tmp_path, k):
     assert "taking over the stale lock of process" in resumed.stderr
     skipped = int(resumed.stderr.split("resuming: ")[1].split(" of 16 task(s)")[0])
     assert skipped >= done  # the run may record one more between counting and the kill
-    parse_workflow(SLOW).run(folder, tmp_path / "clean", chunks=1)
+    run(parse_workflow(SLOW), folder, tmp_path / "clean", chunks=1)
     _assert_same_results(out, tmp_path / "clean")
 
 
@@ -407,30 +414,30 @@ def test_sigkill_during_a_volume_run_then_resume(tmp_path):
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         end = time.monotonic() + 60
-        while not list(out.glob(".partial-*/.volume-journal/pass1-*.npz")):
+        while not list(out.glob(".partial-*/work/stage*/pass1-*.npz")):
             assert proc.poll() is None and time.monotonic() < end, "no block was recorded"
             time.sleep(0.005)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
     assert info(out)["state"] == "incomplete"
-    recorded = len(list(out.glob(".partial-*/.volume-journal/pass1-*.npz")))
+    recorded = len(list(out.glob(".partial-*/work/stage*/pass1-*.npz")))
     resumed = subprocess.run(cmd[:-1] + ["--resume"], capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
-    skipped = int(resumed.stderr.split("resuming: ")[1].split(" of 12 volume block")[0])
+    skipped = int(resumed.stderr.split("resuming: ")[1].split(" of 12 block")[0])
     assert 0 < recorded <= skipped
     clean = tmp_path / "clean"
     _cli(*cmd[1:6], clean, *cmd[7:])
     ga = zarr.open_group(out / "result.zarr", mode="r")
     gb = zarr.open_group(clean / "result.zarr", mode="r")
-    for path in (LABELS_PATH, "gaussian_filter"):
+    for path in (LABELS_PATH, "gaussian_filter/0"):
         np.testing.assert_array_equal(ga[path][:], gb[path][:])
     pd.testing.assert_frame_equal(
         pd.read_csv(out / "measurements.csv"), pd.read_csv(clean / "measurements.csv")
     )
 
 
-def test_a_second_run_on_the_same_folder_refuses_and_a_stale_lock_is_taken(tmp_path):
+def test_a_second_run_on_the_same_folder_refuses_and_a_stale_lock_is_taken(tmp_path, caplog):
     folder = _images(tmp_path / "images", n=2)
     out = tmp_path / "out"
     out.mkdir()
@@ -442,14 +449,14 @@ def test_a_second_run_on_the_same_folder_refuses_and_a_stale_lock_is_taken(tmp_p
         with pytest.raises(
             InputError, match=rf"in use by another run: process {sleeper.pid} on .*2026-01-01"
         ):
-            wf.run(folder, out)
+            run(wf, folder, out)
         assert "locked by process" in CliRunner().invoke(main, ["info", str(out)]).output
     finally:
         sleeper.kill()
         sleeper.wait()
-    said = []
-    wf.run(folder, out, log=said.append)  # the holder is dead now
-    assert any(f"taking over the stale lock of process {sleeper.pid}" in s for s in said)
+    caplog.set_level("INFO", logger="batchimg")
+    run(wf, folder, out)  # the holder is dead now
+    assert any(f"taking over the stale lock of process {sleeper.pid}" in s for s in caplog.messages)
     assert info(out)["state"] == "complete" and not (out / ".lock").exists()
 
 
@@ -460,24 +467,24 @@ def test_a_second_run_on_the_same_folder_refuses_and_a_stale_lock_is_taken(tmp_p
 @pytest.mark.slow
 def test_a_worker_killed_mid_run_changes_nothing(tmp_path):
     folder = _images(tmp_path / "images", n=16, shape=(128, 128))
-    run = None
+    proc = None
     with dask_cluster(2) as (address, procs):
         try:
             out = tmp_path / "out"
             cmd = _slow_run(tmp_path, folder, out, "--scheduler", address, "--chunks", "1", "-q")
-            run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            _wait_for_records(out, 2, run)
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            _wait_for_records(out, 2, proc)
             os.kill(procs[1].pid, signal.SIGKILL)  # one worker dies mid-run
             procs[1].wait(timeout=10)
-            _, stderr = run.communicate(timeout=120)
-            assert run.returncode == 0, stderr
+            _, stderr = proc.communicate(timeout=120)
+            assert proc.returncode == 0, stderr
             assert len(_records(out)) == 0  # bookkeeping is gone from a finished folder
-            parse_workflow(SLOW).run(folder, tmp_path / "clean", chunks=1)
+            run(parse_workflow(SLOW), folder, tmp_path / "clean", chunks=1)
             _assert_same_results(out, tmp_path / "clean")
         finally:
-            if run is not None and run.poll() is None:
-                run.kill()
-                run.wait()
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 # ---------------------------------------------------------------------------
@@ -500,10 +507,10 @@ def test_remote_inputs_are_refused_unless_allowed(tmp_path):
         assert "--allow-remote" in result.output
     assert not (tmp_path / "o").exists()
     with pytest.raises(InputError, match="output must be a local folder"):
-        parse_workflow(SEED).run(_images(tmp_path / "i", n=1), "s3://bucket/out")
-    # opted in, the URL goes to the readers (which have no such file here)
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        parse_workflow(SEED).run("s3://bucket/a.png", tmp_path / "o", allow_remote=True)
+        run(parse_workflow(SEED), _images(tmp_path / "i", n=1), "s3://bucket/out")
+    # opted in, the URL goes to the readers, which read Zarr stores only from URLs
+    with pytest.raises(InputError, match="input must be a Zarr store to be read from a URL"):
+        run(parse_workflow(SEED), "s3://bucket/a.png", tmp_path / "o", allow_remote=True)
 
 
 def test_names_from_input_paths_never_leave_the_output_folder(tmp_path, monkeypatch):
@@ -516,11 +523,11 @@ def test_names_from_input_paths_never_leave_the_output_folder(tmp_path, monkeypa
     monkeypatch.chdir(deep)
     before = {p for p in tmp_path.rglob("*")}
     sources = ["../../x.png", f"../../{odd}", "../../..bad;name.png"]
-    result = parse_workflow(SEED).run(sources, "out", chunks=1)
+    result = run(parse_workflow(SEED), sources, "out", chunks=1)
     created = {p for p in tmp_path.rglob("*")} - before
     assert created and all(deep / "out" in p.parents or p == deep / "out" for p in created)
     errors = pd.read_csv(deep / "out" / "errors.csv")
-    assert errors["path"].tolist() == ["../../..bad;name.png"]
-    assert set(result.table["image"]) <= {"../../x.png", f"../../{odd}"}
+    assert errors["path"].tolist() == [str(tmp_path / "..bad;name.png")]  # made absolute
+    assert set(result.table["image"]) <= {str(tmp_path / "x.png"), str(tmp_path / odd)}
     table = pd.read_csv(deep / "out" / "measurements.csv")
     assert set(table["image"]) == set(result.table["image"])

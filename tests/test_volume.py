@@ -128,7 +128,7 @@ def test_journal_resumes_without_redoing_recorded_blocks(tmp_path, monkeypatch):
     recorded = len(list((tmp_path / "journal").glob("pass1-*.npz")))
     assert 0 < recorded < 12
     # pass 2 fails half-way through on the second call
-    real = volume._pass2_block
+    real = volume._label_pass2
     seen = []
 
     def flaky(*args, **kwargs):
@@ -137,13 +137,13 @@ def test_journal_resumes_without_redoing_recorded_blocks(tmp_path, monkeypatch):
             raise OSError("disk went away again")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(volume, "_pass2_block", flaky)
+    monkeypatch.setattr(volume, "_label_pass2", flaky)
     calls.clear()
     fail_at["upstream"] = -1
     with pytest.raises(OSError, match="again"):
         run()
     assert len(calls) == 12 - recorded  # only the blocks pass 1 had not recorded
-    monkeypatch.setattr(volume, "_pass2_block", real)
+    monkeypatch.setattr(volume, "_label_pass2", real)
     calls.clear()
     table, n = run()
     assert calls == []  # pass 1 and the saved step are all recorded

@@ -1,8 +1,7 @@
-"""Workflow files: validation messages, the runners against scipy, outputs and atomicity."""
+"""Workflow files: validation messages, the engines against scipy, outputs and atomicity."""
 
 import json
 import threading
-from pathlib import Path
 
 import dask
 import imageio.v3 as iio
@@ -12,12 +11,12 @@ import pytest
 import scipy.ndimage as ndi
 import zarr
 
-import batchimg.workflow.outputs as outputs
 from batchimg.errors import WorkflowError
-from batchimg.workflow import Workflow, load_workflow, parse_workflow
-from batchimg.workflow.demo import blobs
+from batchimg.workflow import Workflow, check, info, load_workflow, parse_workflow, run
+from batchimg.workflow.demo import blobs, bundled_workflows
+from batchimg.workflow.plan import ImageSpec, compile_plan
 
-WORKFLOWS = Path(__file__).resolve().parents[1] / "workflows"
+LABELS_PATH = "labels/labels/0"
 
 SEED = """name: seed
 steps:
@@ -99,12 +98,13 @@ def test_validation_errors(tmp_path, body, message):
 
 def test_sigma_with_wrong_number_of_axes_is_found_once_ndim_is_known(tmp_path):
     wf = load_workflow(_write(tmp_path, "name: s\nsteps:\n  - gaussian_filter: {sigma: [1, 2]}\n"))
-    wf.check_input(2, np.uint8, (8, 8))
+    check(wf)  # fits a 2-D input
+    check(wf, np.zeros((8, 8), np.uint8))
     message = r"step 1 'gaussian_filter': sigma must be a number or have one value per axis \(3\)"
     with pytest.raises(WorkflowError, match=message):
-        wf.check_input(3, np.uint8, (8, 8, 8))
+        check(wf, np.zeros((8, 8, 8), np.uint8))
     with pytest.raises(WorkflowError, match=r"step 1 'gaussian_filter': sigma must"):
-        wf.run(np.zeros((4, 8, 8), np.uint8), tmp_path / "out")
+        run(wf, np.zeros((4, 8, 8), np.uint8), tmp_path / "out")
     assert not (tmp_path / "out").exists()  # found before any output is made
 
 
@@ -126,35 +126,40 @@ def test_names_of_repeated_steps_and_python_api():
 # running
 
 
-@pytest.mark.parametrize("path", sorted(WORKFLOWS.glob("*.yaml")), ids=lambda p: p.name)
-def test_every_bundled_workflow_runs_end_to_end(tmp_path, path):
+@pytest.mark.parametrize("path", bundled_workflows(), ids=lambda p: p.name)
+@pytest.mark.parametrize("kind", ["collection", "volume"])
+def test_every_bundled_workflow_runs_end_to_end(tmp_path, path, kind):
     wf = load_workflow(path)
-    if "3d" in path.name:
-        source = blobs((16, 24, 24), n=3)
+    three = "3d" in path.name
+    if kind == "volume":
+        source = blobs((16, 24, 24) if three else (40, 44), n=3)
+        chunks = (8, 16, 24) if three else (16, 24)
+    elif three:
+        pytest.skip("volume_3d.yaml's 3x3x3 structure needs 3-D images")
     else:
-        source = _images(tmp_path / "images", n=2, shape=(40, 40))
-    result = wf.run(source, tmp_path / "out", chunks=(8, 24, 24) if "3d" in path.name else 1)
-    info = outputs.info(tmp_path / "out")
-    assert info["complete"]
+        source, chunks = _images(tmp_path / "images", n=2, shape=(40, 40)), 1
+    result = run(wf, source, tmp_path / "out", chunks=chunks)
+    d = info(tmp_path / "out")
+    assert d["complete"]
     for name in wf.save:
-        assert name in info["arrays"]
+        assert f"{name}/0" in d["arrays"]
     if wf.label_step is not None:
-        assert outputs.LABELS_PATH in info["arrays"]
-        assert info["rows"] == result.n_regions
-    assert (tmp_path / "out" / "summary.png").stat().st_size > 0
+        assert LABELS_PATH in d["arrays"]
+        assert d["rows"] == result.n_regions
+    assert "0" in d["arrays"]  # the input itself, the root image
 
 
 def test_collection_equals_scipy_per_image_and_global_labels(tmp_path):
     folder = _images(tmp_path / "images", n=3)
     wf = parse_workflow(SEED)
-    result = wf.run(folder, tmp_path / "out", chunks=2)
+    result = run(wf, folder, tmp_path / "out", chunks=2)
     group = zarr.open_group(tmp_path / "out" / "result.zarr", mode="r")
-    labels = group[outputs.LABELS_PATH][:]
+    labels = group[LABELS_PATH][:]
     stack = np.stack([iio.imread(folder / f"img{i}.png") for i in range(3)])
     expected = [_seed_scipy(img) for img in stack]
     for i, (g, lab) in enumerate(expected):
         np.testing.assert_array_equal(labels[i], lab)
-        np.testing.assert_array_equal(group["gaussian_filter"][i], g)
+        np.testing.assert_array_equal(group["gaussian_filter/0"][i], g)
     table = pd.read_csv(tmp_path / "out" / "measurements.csv")
     assert list(table.columns[:3]) == ["image", "label", "global_label"]
     assert len(table) == sum(int(lab.max()) for _, lab in expected) == result.n_regions
@@ -176,7 +181,7 @@ def test_collection_equals_scipy_per_image_and_global_labels(tmp_path):
 def test_volume_equals_scipy_on_the_whole_volume(tmp_path):
     vol = blobs((20, 40, 36), n=3)
     wf = parse_workflow(SEED.replace("[3, 3]", "[3, 3, 3]"))
-    result = wf.run(vol, tmp_path / "out", chunks=(7, 16, 13), table="m.parquet")
+    result = run(wf, vol, tmp_path / "out", chunks=(7, 16, 13), table="m.parquet")
     _assert_seed_volume(tmp_path / "out", vol, result)
 
 
@@ -184,8 +189,8 @@ def _assert_seed_volume(out, vol, result):
     """The saved step, labels and table of a 3-D seed run equal scipy's; return the table."""
     group = zarr.open_group(out / "result.zarr", mode="r")
     g, lab = _seed_scipy(vol)
-    np.testing.assert_array_equal(group[outputs.LABELS_PATH][:], lab)
-    np.testing.assert_array_equal(group["gaussian_filter"][:], g)
+    np.testing.assert_array_equal(group[LABELS_PATH][:], lab)
+    np.testing.assert_array_equal(group["gaussian_filter/0"][:], g)
     table = result.table
     assert len(table) == lab.max() == result.n_regions
     np.testing.assert_array_equal(table["area"], np.bincount(lab.ravel())[1:])
@@ -201,7 +206,7 @@ def _assert_seed_volume(out, vol, result):
 def test_volume_in_a_file_runs_each_block_from_its_own_region(tmp_path, monkeypatch, store, chunks):
     # raw and Zarr volumes: each pass-1 task reads its block and halo from the file
     # and runs the whole chain (nothing held for neighbours); same bits as scipy
-    import batchimg._overlap as overlap
+    import batchimg.workflow.volume as volume
 
     vol = blobs((20, 40, 36), n=3)
     if store == "raw":
@@ -215,17 +220,17 @@ def test_volume_in_a_file_runs_each_block_from_its_own_region(tmp_path, monkeypa
         ] = vol
         kw = {}
     calls = []
-    real = overlap.run_on_region
+    real = volume.compute_region
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(overlap, "run_on_region", counting)
+    monkeypatch.setattr(volume, "compute_region", counting)
     text = SEED.replace("[3, 3]", "[3, 3, 3]").replace(
         "measure: [area, centroid, bbox]", "measure: [area, centroid, intensity_mean]"
     )
-    result = parse_workflow(text).run(str(path), tmp_path / "out", chunks=chunks, **kw)
+    result = run(parse_workflow(text), str(path), tmp_path / "out", chunks=chunks, **kw)
     table, lab = _assert_seed_volume(tmp_path / "out", vol, result)
     index = np.arange(1, lab.max() + 1)
     np.testing.assert_allclose(table["intensity_mean"], ndi.mean(vol, lab, index), rtol=1e-12)
@@ -248,7 +253,7 @@ def test_saved_step_is_computed_once(tmp_path, monkeypatch):
     vol = blobs((16, 32, 32), n=3)
     wf = parse_workflow(SEED.replace("[3, 3]", "[3, 3, 3]"))
     monkeypatch.setattr(ndi, "gaussian_filter", counting)
-    wf.run(vol, tmp_path / "out", chunks=(8, 16, 16), scheduler="threads")
+    run(wf, vol, tmp_path / "out", chunks=(8, 16, 16), scheduler="threads")
     assert len(calls) == 8  # one per block, though saved and used by the next step
 
 
@@ -265,27 +270,29 @@ def test_collection_threshold_per_image_false_uses_one_threshold(tmp_path):
     ]:
         params = {"method": "otsu"} | ({} if per_image is None else {"per_image": per_image})
         wf = Workflow("t", [{"threshold": params}], save=["threshold"])
-        wf.run(folder, tmp_path / "out")
-        got = zarr.open_array(tmp_path / "out" / "result.zarr" / "threshold", mode="r")[:]
+        run(wf, folder, tmp_path / "out")
+        got = zarr.open_array(tmp_path / "out" / "result.zarr" / "threshold" / "0", mode="r")[:]
         np.testing.assert_array_equal(got, expected)
 
 
 def test_interrupted_run_never_looks_complete(tmp_path, monkeypatch):
+    from batchimg.workflow import omezarr
+
     vol = blobs((8, 16, 16), n=2)
     wf = parse_workflow(SEED.replace("[3, 3]", "[3, 3, 3]"))
-    wf.run(vol, tmp_path / "out")
-    assert outputs.info(tmp_path / "out")["complete"]
+    run(wf, vol, tmp_path / "out")
+    assert info(tmp_path / "out")["complete"]
 
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(outputs, "summary_png", broken)
+    monkeypatch.setattr(omezarr.ResultZarr, "finish", broken)
     with pytest.raises(OSError, match="disk full"):
-        wf.run(vol, tmp_path / "out")
-    info = outputs.info(tmp_path / "out")
-    assert not info["complete"] and not (tmp_path / "out" / "_COMPLETE").exists()
+        run(wf, vol, tmp_path / "out")
+    d = info(tmp_path / "out")
+    assert d["state"] == "failed" and not (tmp_path / "out" / "_COMPLETE").exists()
     monkeypatch.undo()
-    wf.run(vol, tmp_path / "out")
+    run(wf, vol, tmp_path / "out")
     marker = json.loads((tmp_path / "out" / "_COMPLETE").read_text())
     assert marker["workflow_fingerprint"] == wf.fingerprint()
     assert {"input_fingerprint", "versions", "time"} <= set(marker)
@@ -294,5 +301,15 @@ def test_interrupted_run_never_looks_complete(tmp_path, monkeypatch):
 
 def test_building_a_run_plan_reads_no_pixels(tmp_path):
     wf = parse_workflow(SEED.replace("[3, 3]", "[3, 3, 3]"))
-    x = dask.array.zeros((8, 16, 16), dtype=np.uint8, chunks=8)
-    wf.check_input(3, x.dtype, x.shape)  # lazy stand-in only
+    calls = []
+
+    def refuse(block):
+        calls.append(1)
+        raise AssertionError("a pixel was read")
+
+    x = dask.array.zeros((8, 16, 16), dtype=np.uint8, chunks=8).map_blocks(
+        refuse, dtype=np.uint8, meta=np.empty((0, 0, 0), np.uint8)
+    )
+    plan = check(wf, x)
+    assert plan.kind == "volume" and plan.labels == "filter_regions" and calls == []
+    assert compile_plan(wf, ImageSpec((8, 16, 16), "uint8"), "volume").stages

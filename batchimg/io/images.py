@@ -118,7 +118,7 @@ def _image_files_in(directory: str) -> list[str]:
         ]
 
 
-def _resolve_paths(source: Any, *, strict: bool = True) -> list[str]:
+def resolve_paths(source: Any, *, strict: bool = True) -> list[str]:
     """Return the image files ``source`` names, in reading order.
 
     With ``strict=False`` a listed file that does not exist is kept (its header
@@ -227,7 +227,7 @@ def read_header(path: str) -> tuple[tuple[int, ...], np.dtype]:
         ) from exc
 
 
-def _gray_layout(path: str, shape: tuple[int, ...], dtype: np.dtype) -> tuple:
+def gray_layout(path: str, shape: tuple[int, ...], dtype: np.dtype) -> tuple:
     """Return the shape and dtype of :func:`to_gray` of an image of ``shape``, ``dtype``."""
     if len(shape) == 2 or (len(shape) == 3 and shape[-1] in (3, 4)):
         dummy = to_gray(np.zeros((1, 1, *shape[2:]), dtype=dtype))
@@ -355,7 +355,12 @@ class _ImageFiles:
     """
 
     def __init__(
-        self, paths: tuple[str, ...], image_shape: tuple[int, ...], dtype: np.dtype, as_gray: bool
+        self,
+        paths: tuple[str, ...],
+        image_shape: tuple[int, ...],
+        dtype: np.dtype,
+        as_gray: bool,
+        reader: Any = None,
     ) -> None:
         self.paths = paths
         self.image_shape = image_shape
@@ -363,9 +368,12 @@ class _ImageFiles:
         self.dtype = np.dtype(dtype)
         self.shape = (len(paths), *image_shape)
         self.ndim = len(self.shape)
+        self.reader = reader
 
     def _read(self, i: int) -> np.ndarray:
         path = self.paths[i]
+        if self.reader is not None:
+            return self.reader(path)
         # looked up at call time, so that a wrapped read_image is the one used
         image = read_image(path, as_gray=self.as_gray)
         if image.shape != self.image_shape or image.dtype != self.dtype:
@@ -418,14 +426,20 @@ def _chunks_along_images(n: int, image_nbytes: int, images_per_chunk: Any) -> tu
     return (per,) * full + ((last,) if last else ())
 
 
-def _stack_of(
+def image_stack(
     paths: list[str],
     stats: list[os.stat_result],
     image_shape: tuple[int, ...],
     dtype: np.dtype,
     as_gray: bool,
     images_per_chunk: Any,
+    reader: Any = None,
 ) -> ImageStack:
+    """The lazy stack of ``paths`` (headers already read), one dask task per chunk of files.
+
+    ``reader(path)``, where given, reads each image (it must return ``image_shape``
+    and ``dtype``); by default :func:`read_image` does, checked against the header.
+    """
     image_nbytes = math.prod(image_shape) * dtype.itemsize
     axis0 = _chunks_along_images(len(paths), image_nbytes, images_per_chunk)
     chunks = (axis0, *((s,) for s in image_shape))
@@ -438,12 +452,13 @@ def _stack_of(
         dtype.str,
         as_gray,
         axis0,
+        reader,
     )
-    files = _ImageFiles(tuple(paths), image_shape, dtype, as_gray)
+    files = _ImageFiles(tuple(paths), image_shape, dtype, as_gray, reader)
     data = da.from_array(
         files,
         chunks=chunks,
-        name=f"open_images-{token}",
+        name=f"{'open_images' if reader is None else 'open_input'}-{token}",
         meta=np.empty((0,) * files.ndim, dtype=dtype),
         asarray=False,
         fancy=False,
@@ -532,21 +547,15 @@ def open_images(
                 "on_error='collect' cannot be combined with group_by_shape=True."
             )
         return _open_collecting(source, as_gray, images_per_chunk)
-    paths = _resolve_paths(source)
+    paths = resolve_paths(source)
     stats = [os.stat(p) for p in paths]
-    headers = []
-    for p in paths:
-        shape, dtype = read_header(p)
-        if as_gray:
-            shape, dtype = _gray_layout(p, shape, dtype)
-        headers.append((shape, dtype))
-
+    headers = _headers(paths, as_gray)
     if group_by_shape:
         groups: dict[tuple[tuple[int, ...], np.dtype], list[int]] = {}
         for i, key in enumerate(headers):
             groups.setdefault(key, []).append(i)
         return {
-            key: _stack_of(
+            key: image_stack(
                 [paths[i] for i in idx],
                 [stats[i] for i in idx],
                 key[0],
@@ -557,27 +566,38 @@ def open_images(
             for key, idx in groups.items()
         }
 
+    _check_same(paths, headers)
     first_shape, first_dtype = headers[0]
-    odd = [i for i, h in enumerate(headers) if h != headers[0]]
-    if odd:
-        listed = ", ".join(
-            f"{paths[i]!r} has {headers[i][0]} {headers[i][1]}" for i in odd[:_LISTED]
-        )
-        more = len(odd) - _LISTED
-        raise InputError(
-            f"images must all have the shape and dtype of the first, {paths[0]!r} "
-            f"({first_shape} {first_dtype}); {len(odd)} of {len(paths)} files differ: "
-            f"{listed}{f' and {more} more' if more > 0 else ''}. Hint: group_by_shape=True "
-            "returns one stack per (shape, dtype)."
-        )
-    return _stack_of(paths, stats, first_shape, first_dtype, as_gray, images_per_chunk)
+    return image_stack(paths, stats, first_shape, first_dtype, as_gray, images_per_chunk)
 
 
-def _open_collecting(source: Any, as_gray: bool, images_per_chunk: Any) -> ImageStack:
-    """``open_images(..., on_error="collect")``: leave unreadable or odd files out."""
+def scan_headers(
+    source: Any, as_gray: bool = False
+) -> tuple[list[str], list[os.stat_result], tuple, list[tuple[int, str, BaseException]], list[str]]:
+    """Read every header of a collection, leaving out unreadable files and odd layouts.
+
+    Returns
+    -------
+    kept : list of str
+        The readable files of the most common ``(shape, dtype)`` (the first seen on a
+        tie), in listing order.
+    stats : list of os.stat_result
+        Their ``os.stat``.
+    layout : tuple
+        That ``(shape, dtype)``.
+    failed : list of (int, str, Exception)
+        The other files: position in the listing, path, the error.
+    listing : list of str
+        Every file the source lists, in order.
+
+    Raises
+    ------
+    InputError
+        If no file is readable.
+    """
     from collections import Counter
 
-    paths = _resolve_paths(source, strict=False)
+    paths = resolve_paths(source, strict=False)
     failed: list[tuple[int, str, BaseException]] = []
     good: list[tuple[int, str, os.stat_result, tuple]] = []
     for i, p in enumerate(paths):
@@ -587,7 +607,7 @@ def _open_collecting(source: Any, as_gray: bool, images_per_chunk: Any) -> Image
                 raise InputError(f"{p!r} is an empty file (0 bytes).")
             shape, dtype = read_header(p)
             if as_gray:
-                shape, dtype = _gray_layout(p, shape, dtype)
+                shape, dtype = gray_layout(p, shape, dtype)
         except FileNotFoundError as exc:
             failed.append((i, p, InputNotFoundError(f"image file {p!r} does not exist: {exc}")))
             continue
@@ -601,21 +621,78 @@ def _open_collecting(source: Any, as_gray: bool, images_per_chunk: Any) -> Image
     counts = Counter(h for *_, h in good)
     best = max(counts.values())
     layout = next(h for *_, h in good if counts[h] == best)
-    kept = []
+    kept, stats = [], []
     for i, p, st, h in good:
         if h == layout:
-            kept.append((i, p, st))
+            kept.append(p)
+            stats.append(st)
         else:
             failed.append((i, p, InputError(
                 f"{p!r} has shape {h[0]} of {h[1]}, but the collection's images have "
                 f"{layout[0]} of {layout[1]} (the most common layout)."
             )))  # fmt: skip
     failed.sort(key=lambda f: f[0])
-    stack = _stack_of(
-        [p for _, p, _ in kept], [st for *_, st in kept], layout[0], layout[1], as_gray,
-        images_per_chunk,
-    )  # fmt: skip
+    return kept, stats, layout, failed, paths
+
+
+def read_headers(
+    source: Any, as_gray: bool = False
+) -> tuple[list[str], list[os.stat_result], tuple]:
+    """Read every header of a collection and require one ``(shape, dtype)``.
+
+    Returns the files, their ``os.stat`` and the layout; raises :class:`InputError`
+    naming the files that differ from the first, as :func:`open_images` does.
+    """
+    paths = resolve_paths(source)
+    stats = [os.stat(p) for p in paths]
+    headers = _headers(paths, as_gray)
+    _check_same(paths, headers)
+    return paths, stats, headers[0]
+
+
+def _headers(paths: list[str], as_gray: bool) -> list[tuple]:
+    out = []
+    for p in paths:
+        shape, dtype = read_header(p)
+        if as_gray:
+            shape, dtype = gray_layout(p, shape, dtype)
+        out.append((shape, dtype))
+    return out
+
+
+def _check_same(paths: list[str], headers: list[tuple]) -> None:
+    first_shape, first_dtype = headers[0]
+    odd = [i for i, h in enumerate(headers) if h != headers[0]]
+    if odd:
+        listed = ", ".join(
+            f"{paths[i]!r} has {headers[i][0]} {headers[i][1]}" for i in odd[:_LISTED]
+        )
+        more = len(odd) - _LISTED
+        raise InputError(
+            f"images must all have the shape and dtype of the first, {paths[0]!r} "
+            f"({first_shape} {first_dtype}); {len(odd)} of {len(paths)} files differ: "
+            f"{listed}{f' and {more} more' if more > 0 else ''}. Hint: group_by_shape=True "
+            "returns one stack per (shape, dtype)."
+        )
+
+
+def _open_collecting(source: Any, as_gray: bool, images_per_chunk: Any) -> ImageStack:
+    """``open_images(..., on_error="collect")``: leave unreadable or odd files out."""
+    kept, stats, layout, failed, _ = scan_headers(source, as_gray)
+    stack = image_stack(kept, stats, layout[0], layout[1], as_gray, images_per_chunk)
     return ImageStack(stack.data, stack.paths, tuple(failed))
 
 
-__all__ = ["ImageStack", "natural_sort_key", "open_images", "read_header", "read_image", "to_gray"]
+__all__ = [
+    "ImageStack",
+    "gray_layout",
+    "image_stack",
+    "natural_sort_key",
+    "open_images",
+    "read_header",
+    "read_headers",
+    "read_image",
+    "resolve_paths",
+    "scan_headers",
+    "to_gray",
+]

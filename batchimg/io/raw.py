@@ -68,7 +68,8 @@ class RawFile:
         )
 
 
-def _normalize_dtype(dtype: Any) -> np.dtype:
+def normalize_dtype(dtype: Any) -> np.dtype:
+    """A fixed-size numeric numpy dtype from what a user passes (``'uint16'``, ``'>u2'``)."""
     try:
         out = np.dtype(dtype)
     except TypeError as exc:
@@ -146,7 +147,7 @@ def open_raw(
             f"shape must be a non-empty tuple of positive integers; got {shape!r}."
         )
     shape = normalize_sequence(shape, len(shape), "shape", kind=int, minimum=1)
-    dtype = _normalize_dtype(dtype)
+    dtype = normalize_dtype(dtype)
     offset = normalize_int(offset, "offset", minimum=0)
     order = normalize_choice(order, "order", ("C", "F"))
 
@@ -189,4 +190,33 @@ def open_raw(
     )
 
 
-__all__ = ["RawFile", "open_raw"]
+# the workflow's open_source still imports the old name; remove once it uses open_input
+_normalize_dtype = normalize_dtype
+
+
+def read_npy_header(path: str) -> tuple[tuple[int, ...], np.dtype, int, str]:
+    """Return ``(shape, dtype, offset, order)`` of a ``.npy`` file, from its header only.
+
+    Raises
+    ------
+    InputError
+        If the file is not a ``.npy`` file of a numeric array.
+    """
+    from numpy.lib import format as npy
+
+    try:
+        with open(path, "rb") as f:
+            version = npy.read_magic(f)
+            read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+            shape, fortran, dtype = read(f)
+            offset = f.tell()
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{path!r} could not be read as a .npy file: {exc}") from exc
+    if dtype.hasobject or not shape:
+        raise InputError(
+            f"{path!r} must hold a numeric array of at least one axis; it holds {shape} of {dtype}."
+        )
+    return tuple(int(n) for n in shape), np.dtype(dtype), offset, "F" if fortran else "C"
+
+
+__all__ = ["RawFile", "normalize_dtype", "open_raw", "read_npy_header"]

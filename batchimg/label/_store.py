@@ -1,36 +1,41 @@
-"""The two-pass label/filter/measure sink for volumes: labels to Zarr, bounded memory.
+"""Two-pass sinks for volumes: labels, holes, propagation, borders, filters -- to Zarr.
 
-Memory is set by the chunk size, never by the volume's size, and every upstream
-step runs once per chunk:
+Memory is set by the chunk size, never by the volume's size, and the upstream of
+each block runs once:
 
-**Pass 1** (one task per block): compute the mask block (the upstream chain runs
-here, once), write it to a compressed cache array, label the block locally with
-``scipy.ndimage.label``, and keep only per-label summaries -- the first pixel of
-each local label, the block's boundary faces, and the partial statistics of every
-requested measurement (:func:`batchimg._regions.sparse_stats` on the *local*
-labels). Small pairing tasks turn neighbouring faces into equivalences. The local
-label image is dropped.
+**Pass 1** (one task per block): compute the block (the upstream chain runs here,
+once), write it to a compressed cache array, find its components locally with
+``scipy.ndimage.label`` (by value, as scikit-image, for ``clear_border``), and keep
+only per-component summaries: the first pixel of each local component, the block's
+boundary faces, a flag per component (does it touch the border, hold a seed...), and
+the partial statistics of every requested measurement
+(:func:`batchimg._regions.sparse_stats` on the *local* labels). Small pairing tasks
+turn neighbouring faces into equivalences. The local label image is dropped.
 
-**Resolve** (in memory, per label): union the equivalences, number components by
-their first pixel (scipy's raster order), merge the per-block statistics by
-component, evaluate the region filter, and renumber the kept regions.
+**Resolve** (in memory, per component): union the equivalences, number components
+by their first pixel (scipy's raster order), merge the flags or the per-block
+statistics by component, evaluate a region filter, renumber the kept regions.
 
-**Pass 2** (one task per block): read the cached mask block, label it again
-(deterministic, and cheaper than keeping int32 labels for the whole volume), map
-local labels through the block's small lookup table, and write the final labels.
+**Pass 2** (one task per block): read the cached block, find its local components
+again (deterministic, and cheaper than keeping them), map them through the block's
+small lookup table, and write the result.
 
-The labels equal ``scipy.ndimage.label`` (then ``filter_regions``) on the whole
-array, and the table equals ``regionprops_table`` of those labels. With a
-``journal`` folder every finished block is recorded (pass-1 results as ``.npz`` of
-plain arrays, written atomically; saved-step and pass-2 blocks as empty markers), so
-a resumed call skips them.
+With ``stack=True`` axis 0 indexes images (the collection's images, or a volume's
+time points and channels, flattened): components never connect across it, every
+image is numbered and measured on its own (scipy on each image), and the table has
+the image's index, its ``label`` within the image and a ``global_label`` numbered
+on across images. With a ``journal`` folder every finished block is recorded
+(pass-1 results as ``.npz`` of plain arrays, written atomically; written blocks as
+empty markers), so a call made again skips them.
 """
 
 from __future__ import annotations
 
 import functools
+import io as _io
+import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dask
@@ -46,6 +51,7 @@ from .._params import did_you_mean
 from ..errors import InvalidParameterError
 from ._merge import (
     block_faces,
+    components,
     face_pairs,
     label_dtype,
     normalize_structure,
@@ -54,10 +60,8 @@ from ._merge import (
 )
 
 
-def _write_block(block, *, target, region, done=None):
-    target[region] = block
-    if done is not None:
-        _touch(done)
+def _dask_compute(objs: list, label: str = "") -> list:
+    return list(dask.compute(*objs))
 
 
 def _touch(path: str) -> None:
@@ -66,81 +70,346 @@ def _touch(path: str) -> None:
     atomic_write(path, b"")
 
 
-def _recorded(*blocks, func, path):
-    """Run pass 1 on a block and record its result (plain arrays, written atomically)."""
-    import io as _io
+def _write_block(block, *, target, region, done=None):
+    target[region] = block
+    if done is not None:
+        _touch(done)
 
+
+# ---------------------------------------------------------------------------
+# records of pass 1 (plain arrays, no pickle)
+
+
+def _save(path: str, small: dict, faces: dict, stats: dict | None) -> None:
     from ..io import atomic_write
 
-    small, faces, stats = func(*blocks)
     arrays = {"n": np.asarray(small["n"]), "first": small["first"]}
-    for a, (lo, hi) in enumerate(faces["labels"]):
-        arrays[f"face{a}_lo"] = lo
-        arrays[f"face{a}_hi"] = hi
-    for k, v in stats.items():
+    if "flag" in small:
+        arrays["flag"] = small["flag"]
+    for key, pairs in faces.items():
+        for a, (lo, hi) in enumerate(pairs):
+            arrays[f"face_{key}{a}_lo"] = lo
+            arrays[f"face_{key}{a}_hi"] = hi
+    for k, v in (stats or {}).items():
         arrays[f"stat_{k}"] = v
     buf = _io.BytesIO()
     np.savez(buf, **arrays)
     atomic_write(path, buf.getvalue())
-    return small, faces, stats
 
 
-def _load_pass1(*, path, ndim):
+def _load(*, path: str, ndim: int):
     with np.load(path, allow_pickle=False) as z:
         small = {"n": int(z["n"]), "first": z["first"]}
-        faces = {"labels": [(z[f"face{a}_lo"], z[f"face{a}_hi"]) for a in range(ndim)]}
-        stats = {k[5:]: z[k] for k in z.files if k.startswith("stat_")}
+        if "flag" in z.files:
+            small["flag"] = z["flag"]
+        faces = {}
+        for key in ("labels", "values"):
+            if f"face_{key}0_lo" in z.files:
+                faces[key] = [(z[f"face_{key}{a}_lo"], z[f"face_{key}{a}_hi"]) for a in range(ndim)]
+        stats = {k[5:]: z[k] for k in z.files if k.startswith("stat_")} or None
     return small, faces, stats
 
 
-def _pass1_block(mask, *intensity, structure, start, shape, needs, cache=None, region=None):
+def _recorded(*blocks, func, path):
+    small, faces, stats = func(*blocks)
+    _save(path, small, faces, stats)
+    return small, faces, stats
+
+
+# ---------------------------------------------------------------------------
+# pass 1 and 2 of one block
+
+
+def _first_global(first_spatial: np.ndarray, image: int, spatial_size: int) -> np.ndarray:
+    return first_spatial + np.int64(image) * np.int64(spatial_size)
+
+
+def _label_pass1(mask, *intensity, structure, start, shape, needs, stack, cache=None, region=None):
+    """Local labels of one block: (summary, faces, partial statistics)."""
     if cache is not None:
         cache[region] = mask != 0
     local, n = ndi.label(mask, structure)
-    nz = np.flatnonzero(local)
     img = intensity[0] if intensity else None
-    stats = R.sparse_stats(local, img, start, shape, needs | {"first"}, nz)
-    stats["image"] = np.zeros(n, np.int64)
+    if stack:
+        spatial = local[0]
+        nz = np.flatnonzero(spatial)
+        simg = None if img is None else img[0]
+        stats = R.sparse_stats(spatial, simg, start[1:], shape[1:], needs | {"first"}, nz)
+        stats["first"] = _first_global(stats["first"], start[0], math.prod(shape[1:]))
+        stats["image"] = np.full(len(stats["label"]), start[0], np.int64)
+    else:
+        nz = np.flatnonzero(local)
+        stats = R.sparse_stats(local, img, start, shape, needs | {"first"}, nz)
+        stats["image"] = np.zeros(len(stats["label"]), np.int64)
     small = {"n": n, "first": stats["first"]}
     return small, {"labels": block_faces(local)}, stats
 
 
-def _pass2_block(mask, mapping, *, structure, target, region, done=None):
+def _label_pass2(mask, mapping, *, structure, target, region, done=None):
     local, _ = ndi.label(mask, structure)
     target[region] = mapping[local]
     if done is not None:
         _touch(done)
 
 
-def _resolve(smalls, pairs, pair_blocks, tables, *, where, props, ndim, spacing, dtype):
+def _border_seed(shape_block, start, shape, structure, stack) -> np.ndarray:
+    """Pixels of a block with a structure neighbour outside the (spatial) array."""
+    seed = np.zeros(shape_block, bool)
+    offsets = np.argwhere(structure) - 1
+    first = 1 if stack else 0
+    for o in offsets:
+        for a in range(first, len(shape_block)):
+            if o[a] < 0 and start[a] == 0:
+                sel = [slice(None)] * len(shape_block)
+                sel[a] = slice(0, -o[a])
+                seed[tuple(sel)] = True
+            elif o[a] > 0 and start[a] + shape_block[a] == shape[a]:
+                sel = [slice(None)] * len(shape_block)
+                sel[a] = slice(shape_block[a] - o[a], None)
+                seed[tuple(sel)] = True
+    return seed
+
+
+def _band_seed(shape_block, start, shape, buffer_size, stack) -> np.ndarray:
+    """Pixels of a block within ``buffer_size`` of the (spatial) array's edge."""
+    seed = np.zeros(shape_block, bool)
+    for a in range(1 if stack else 0, len(shape_block)):
+        coord = np.arange(start[a], start[a] + shape_block[a])
+        near = (coord <= buffer_size) | (coord >= shape[a] - 1 - buffer_size)
+        index = [None] * len(shape_block)
+        index[a] = slice(None)
+        seed |= near[tuple(index)]
+    return seed
+
+
+def _components_of(kind: str, block: np.ndarray, structure: np.ndarray):
+    """The local components a flag sink works on, and their count."""
+    if kind == "fill_holes":
+        return ndi.label(block == 0, structure)
+    if kind == "propagation":
+        return ndi.label(block != 0, structure)
+    from skimage.measure import label as sk_label
+
+    local = sk_label(block, background=0, connectivity=block.ndim).astype(np.int32)
+    return local, int(local.max(initial=0))
+
+
+def _flag_pass1(
+    block, *seed, kind, structure, start, shape, stack, buffer_size=0, cache=None, region=None
+):
+    """Components of one block and whether each holds a seed: (summary, faces, None)."""
+    if cache is not None:
+        cache[region] = block
+    if kind == "clear_border" and stack:
+        local = np.zeros(block.shape, np.int32)
+        local[0], n = _components_of(kind, block[0], structure)
+    else:
+        local, n = _components_of(kind, block, structure)
+    if kind == "fill_holes":
+        hit = _border_seed(block.shape, start, shape, structure, stack)
+    elif kind == "clear_border":
+        hit = _band_seed(block.shape, start, shape, buffer_size, stack)
+    else:
+        hit = seed[0] != 0
+    flag = np.bincount(local[hit].ravel(), minlength=n + 1)[1:] > 0
+    from ._merge import first_pixels
+
+    small = {"n": n, "first": first_pixels(local, n, start, shape), "flag": flag}
+    faces = {"labels": block_faces(local)}
+    if kind == "clear_border":
+        faces["values"] = block_faces(block)
+    return small, faces, None
+
+
+def _flag_pass2(block, mapping, *, kind, structure, stack, bgval, target, region, done=None):
+    if kind == "clear_border" and stack:
+        local = np.zeros(block.shape, np.int32)
+        local[0], _ = _components_of(kind, block[0], structure)
+    else:
+        local, _ = _components_of(kind, block, structure)
+    hit = mapping[local]
+    if kind == "fill_holes":
+        out = ~hit  # background reached from the border stays background
+    elif kind == "propagation":
+        out = hit
+    else:
+        out = np.where(hit, np.asarray(bgval, block.dtype), block)
+    target[region] = out
+    if done is not None:
+        _touch(done)
+
+
+# ---------------------------------------------------------------------------
+# the graph of pass 1
+
+
+def _layout(chunks) -> list:
+    return [
+        (idx, start, tuple(slice(b, b + c[i]) for b, c, i in zip(start, chunks, idx, strict=True)))
+        for idx, start in R.block_offsets(chunks)
+    ]
+
+
+def _pass1(
+    name: str,
+    arrays: Sequence[da.Array],
+    func: Callable,
+    structure: np.ndarray,
+    journal: str | None,
+    also_store: Sequence[tuple[da.Array, Any]],
+    compute: Callable,
+    label: str,
+    by_value: bool = False,
+):
+    """Run pass 1 over the blocks of ``arrays[0]`` (and the face pairs, and ``also_store``)."""
+    x = arrays[0]
+    token = tokenize(name, [a.name for a in arrays], func, [a.name for a, _ in also_store])
+    p1, pr, p1s = f"{name}-pass1-{token}", f"{name}-pairs-{token}", f"{name}-small-{token}"
+    layout = _layout(x.chunks)
+    grid = [idx for idx, _, _ in layout]
+    dsk: dict = {}
+    for i, (idx, start, region) in enumerate(layout):
+        f = functools.partial(func, start=start, region=region)
+        args = [(a.name, *idx) for a in arrays]
+        record = None if journal is None else os.path.join(journal, f"pass1-{i:06d}.npz")
+        if record is not None and os.path.exists(record):
+            dsk[(p1, *idx)] = (functools.partial(_load, path=record, ndim=x.ndim),)
+        elif record is not None:
+            dsk[(p1, *idx)] = (functools.partial(_recorded, func=f, path=record), *args)
+        else:
+            dsk[(p1, *idx)] = (f, *args)
+    offsets = np.argwhere(structure) - 1
+    pair = _pair_values if by_value else _pair_labels
+    pair_keys, pair_blocks = pair_tasks(dsk, pr, x.numblocks, offsets, p1, pair)
+    # what the resolve step needs of each block, without its boundary faces: a block's
+    # faces are released as soon as its pair tasks have run, so memory never holds
+    # the faces of the whole volume
+    for idx in grid:
+        dsk[(p1s, *idx)] = (_drop_faces, (p1, *idx))
+    # saved steps are written by tasks of this same graph (not by da.store, whose
+    # optimisation would fuse and rename the upstream tasks shared with pass 1, so
+    # they would run twice)
+    writes = []
+    for j, (a, target) in enumerate(also_store):
+        a = a.rechunk(x.chunks)
+        for i, (idx, _, region) in enumerate(layout):
+            done = None if journal is None else os.path.join(journal, f"save{j}-{i:06d}")
+            if done is not None and os.path.exists(done):
+                continue
+            key = (f"{name}-save{j}-{token}", *idx)
+            dsk[key] = (
+                functools.partial(_write_block, target=target, region=region, done=done),
+                (a.name, *idx),
+            )
+            writes.append(key)
+    deps = [*arrays, *(a for a, _ in also_store)]
+    if journal is not None:
+        os.makedirs(journal, exist_ok=True)
+    graph = HighLevelGraph.from_collections(p1, dsk, dependencies=deps)
+    keys = [(p1s, *idx) for idx in grid] + pair_keys + writes
+    values = compute([Delayed(k, graph, layer=p1) for k in keys], label=label)
+    blocks = values[: len(grid)]
+    pairs = values[len(grid) : len(grid) + len(pair_keys)]
+    return layout, blocks, pairs, pair_blocks
+
+
+def _pass2(name, src: da.Array, maps, func: Callable, journal, compute, label):
+    layout = _layout(src.chunks)
+    p2 = f"{name}-pass2-{tokenize(src.name, func, [m.tobytes() for m in maps])}"
+    dsk2 = {}
+    for i, (idx, _, region) in enumerate(layout):
+        done = None if journal is None else os.path.join(journal, f"pass2-{i:06d}")
+        if done is not None and os.path.exists(done):
+            continue
+        dsk2[(p2, *idx)] = (
+            functools.partial(func, region=region, done=done),
+            (src.name, *idx),
+            maps[i],
+        )
+    if dsk2:
+        g2 = HighLevelGraph.from_collections(p2, dsk2, dependencies=[src])
+        compute([Delayed(k, g2, layer=p2) for k in dsk2], label=label)
+
+
+def _drop_faces(block):
+    small, _, stats = block
+    return small, None, stats
+
+
+def _pair_labels(a, b, *, d, offsets):
+    return face_pairs(a[1], b[1], d=d, offsets=offsets)
+
+
+def _pair_values(a, b, *, d, offsets):
+    return face_pairs(a[1], b[1], d=d, offsets=offsets)
+
+
+def _embed(structure: np.ndarray) -> np.ndarray:
+    """A structure over the spatial axes, with no connectivity along a leading image axis."""
+    full = np.zeros((3, *structure.shape), bool)
+    full[1] = structure
+    return full
+
+
+def _stacked(x: da.Array) -> da.Array:
+    """``x`` with one image per chunk along axis 0."""
+    if all(c == 1 for c in x.chunks[0]):
+        return x
+    return x.rechunk(((1,) * x.shape[0], *x.chunks[1:]))
+
+
+# ---------------------------------------------------------------------------
+# labels, filtered and measured
+
+
+def _resolve(
+    smalls, pairs, pair_blocks, tables, *, where, props, ndim, spacing, dtype, stack, spatial_size
+):
     ncomp, glob, counts, bases = raster_numbers(smalls, pairs, pair_blocks)
     merged = None
-    if tables is not None:
-        parts = []
-        for t, base in zip(tables, bases, strict=True):
-            if len(t["label"]):
-                t = dict(t)
-                t["label"] = glob[base + t["label"] - 1]
-                parts.append(t)
-        if parts:
-            merged = R.group(R.concat(parts))
-        else:
-            merged = tables[0]
-    new = np.arange(ncomp + 1, dtype=np.int64)  # global label -> final label
+    parts = []
+    for t, base in zip(tables, bases, strict=True):
+        if len(t["label"]):
+            t = dict(t)
+            t["label"] = glob[base + t["label"] - 1]
+            parts.append(t)
+    merged = R.group(R.concat(parts)) if parts else tables[0]
+    new = np.arange(ncomp + 1, dtype=np.int64)  # global label -> final global label
     if where is not None:
-        frame = R.frame(merged, props, ndim, spacing, False)
+        frame = R.table_columns(merged, props, ndim, spacing, False)
         keep = np.asarray(R.evaluate(where, frame), bool)
         new = np.zeros(ncomp + 1, np.int64)
         new[merged["label"][keep]] = np.arange(1, int(keep.sum()) + 1)
         merged = {k: v[keep] for k, v in merged.items()}
         merged["label"] = new[merged["label"]]
     final = new[glob]
-    maps = [
-        np.concatenate([[0], final[b : b + c]]).astype(dtype)
-        for b, c in zip(bases, counts, strict=True)
-    ]
+    offsets = None
+    if stack:
+        # numbers within each image: the global numbers run image after image
+        n_images = (
+            int(
+                max(
+                    (int(s["first"].max()) // spatial_size for s in smalls if len(s["first"])),
+                    default=-1,
+                )
+            )
+            + 1
+        )
+        per = (
+            np.bincount(merged["image"], minlength=n_images)
+            if len(merged["label"])
+            else (np.zeros(n_images, np.int64))
+        )
+        offsets = np.concatenate(([0], np.cumsum(per)))[:-1].astype(np.int64)
+    maps = []
+    for i, (b, c) in enumerate(zip(bases, counts, strict=True)):
+        m = np.concatenate([[0], final[b : b + c]]).astype(np.int64)
+        if stack and c:
+            image = int(smalls[i]["first"][0]) // spatial_size
+            m = np.where(m > 0, m - offsets[image], 0)
+        maps.append(m.astype(dtype))
     n = int(new.max(initial=0))
-    return n, maps, merged
+    return n, maps, merged, offsets
 
 
 def label_measure_store(
@@ -154,26 +423,30 @@ def label_measure_store(
     labels_out: Any = None,
     mask_cache: Any = None,
     also_store: Sequence[tuple[da.Array, Any]] = (),
-    compute: Any = dask.compute,
+    compute: Callable | None = None,
     journal: str | None = None,
+    stack: bool = False,
+    name: str = "label",
 ):
-    """Label ``mask``, keep the regions satisfying ``where``, measure them, store labels.
+    """Label ``mask``, keep the regions satisfying ``where``, measure them, store the labels.
 
-    A sink that computes: pass 1 and ``also_store`` (saved steps, written from the
-    same upstream tasks) in one ``compute`` call, then pass 2.
+    The labels equal ``scipy.ndimage.label`` of the whole array (then
+    ``filter_regions``), and the table ``regionprops_table`` of those labels. A
+    sink that computes: pass 1 and ``also_store`` (saved steps, written from the
+    same upstream tasks) in one computation, then pass 2.
 
     Parameters
     ----------
     mask : dask.array.Array
         The (lazy) binary image; nonzero is foreground.
     structure : array_like, optional
-        Connectivity for ``scipy.ndimage.label``; default connectivity 1.
+        Connectivity over the (spatial) axes; default connectivity 1.
     intensity : dask.array.Array, optional
-        Intensity image for intensity measurements.
+        Intensity image for intensity measurements (same shape and chunks).
     properties : sequence of str
         ``regionprops_table`` properties to measure.
     spacing : float or sequence of float, optional
-        Pixel size per axis.
+        Pixel size per (spatial) axis.
     where : str, optional
         ``filter_regions`` condition.
     labels_out : zarr.Array, optional
@@ -183,101 +456,49 @@ def label_measure_store(
         from there instead of recomputing the upstream chain.
     also_store : sequence of (dask.array.Array, zarr.Array)
         Further arrays to write during pass 1.
-    compute : callable
-        ``dask.compute`` or a scheduler-bound equivalent (``compute(*objs)``).
+    compute : callable, optional
+        ``compute(objects, label=...) -> list`` (default: ``dask.compute``).
+    journal : str, optional
+        A folder recording finished blocks (see the module docstring).
+    stack : bool
+        Axis 0 indexes images, each labelled, numbered and measured on its own.
+    name : str
+        What the progress labels call this sink.
 
     Returns
     -------
     table : pandas.DataFrame
-        ``regionprops_table`` of the final labels (``label`` always included).
+        ``regionprops_table`` of the final labels (``label`` always included); with
+        ``stack``, ``image`` first, ``label`` within the image, then ``global_label``.
     n : int
         Number of final labels.
     """
-    ndim = mask.ndim
+    compute = compute or _dask_compute
+    ndim = mask.ndim - 1 if stack else mask.ndim
     s = normalize_structure(structure, ndim)
+    full = _embed(s) if stack else s
     props = R.normalize_properties(properties, intensity is not None)
     node = None if where is None else R.parse_where(where)
-    filter_props = () if node is None else _where_properties(node, ndim)
+    filter_props = () if node is None else where_properties(node, ndim)
     all_props = tuple(dict.fromkeys(("label", *props, *filter_props)))
     needs = R.needs_of(all_props)
     sp = R.normalize_spacing(spacing, ndim)
-    dtype = label_dtype(mask.shape)
-    if intensity is not None and intensity.chunks != mask.chunks:
-        intensity = intensity.rechunk(mask.chunks)
-
-    # pass 1 -------------------------------------------------------------------------
-    token = tokenize(mask.name, None if intensity is None else intensity.name, s, needs)
-    p1 = f"label-pass1-{token}"
-    pr = f"label-pairs-{token}"
-    # every block's index, start and region, in the raster order of the block grid
-    layout = [
-        (
-            idx,
-            start,
-            tuple(slice(b, b + c[i]) for b, c, i in zip(start, mask.chunks, idx, strict=True)),
-        )
-        for idx, start in R.block_offsets(mask.chunks)
-    ]
-    grid = [idx for idx, _, _ in layout]
-    dsk: dict = {}
-    for i, (idx, start, region) in enumerate(layout):
-        # pass 1 also writes the mask block to the cache: the upstream runs once
-        func = functools.partial(
-            _pass1_block,
-            structure=s,
-            start=start,
-            shape=mask.shape,
-            needs=needs,
-            cache=mask_cache,
-            region=region,
-        )
-        args = [(mask.name, *idx)]
-        if intensity is not None:
-            args.append((intensity.name, *idx))
-        record = None if journal is None else os.path.join(journal, f"pass1-{i:06d}.npz")
-        if record is not None and os.path.exists(record):
-            dsk[(p1, *idx)] = (functools.partial(_load_pass1, path=record, ndim=ndim),)
-        elif record is not None:
-            dsk[(p1, *idx)] = (functools.partial(_recorded, func=func, path=record), *args)
-        else:
-            dsk[(p1, *idx)] = (func, *args)
-    offsets = np.argwhere(s) - 1
-    pair_keys, pair_blocks = pair_tasks(dsk, pr, mask.numblocks, offsets, p1, _pair_from_pass1)
-    # what the resolve step needs of each block (its first pixels and statistics),
-    # without the boundary faces: a block's faces are released as soon as its pair
-    # tasks have run, so memory never holds the faces of the whole volume
-    p1s = f"label-pass1-small-{token}"
-    for idx in grid:
-        dsk[(p1s, *idx)] = (_drop_faces, (p1, *idx))
-    # saved steps are written by tasks of this same graph (not by da.store, whose
-    # array optimisation would fuse and rename the upstream tasks it shares with
-    # pass 1, so they would run twice)
-    writes = []
-    for j, (a, target) in enumerate(also_store):
-        a = a.rechunk(mask.chunks)
-        for i, (idx, _, region) in enumerate(layout):
-            key = (f"label-save-{j}-{token}", *idx)
-            done = None if journal is None else os.path.join(journal, f"save{j}-{i:06d}")
-            if done is not None and os.path.exists(done):
-                continue
-            dsk[key] = (
-                functools.partial(_write_block, target=target, region=region, done=done),
-                (a.name, *idx),
-            )
-            writes.append(key)
-    deps = [mask, *(a for a, _ in also_store)] + ([intensity] if intensity is not None else [])
-    if journal is not None:
-        os.makedirs(journal, exist_ok=True)
-    graph = HighLevelGraph.from_collections(p1, dsk, dependencies=deps)
-    keys = [(p1s, *idx) for idx in grid] + pair_keys + writes
-    (values,) = compute([Delayed(k, graph, layer=p1) for k in keys])
-    blocks = values[: len(grid)]
-    pairs = values[len(grid) : len(grid) + len(pair_keys)]
+    dtype = label_dtype(mask.shape[1:] if stack else mask.shape)
+    if stack:
+        mask = _stacked(mask)
+    if intensity is not None and intensity.chunks[: mask.ndim] != mask.chunks:
+        intensity = intensity.rechunk(mask.chunks + intensity.chunks[mask.ndim :])
+    func = functools.partial(
+        _label_pass1, structure=full, shape=mask.shape, needs=needs, stack=stack, cache=mask_cache
+    )
+    arrays = [mask] + ([intensity] if intensity is not None else [])
+    layout, blocks, pairs, pair_blocks = _pass1(
+        name, arrays, func, full, journal, also_store, compute, f"{name}: pass 1 of 2"
+    )
     smalls = [b[0] for b in blocks]
     tables = [b[2] for b in blocks]
-
-    # resolve --------------------------------------------------------------------------
-    n, maps, merged = _resolve(
+    spatial = math.prod(mask.shape[1:]) if stack else 0
+    n, maps, merged, _ = _resolve(
         smalls,
         pairs,
         pair_blocks,
@@ -287,45 +508,238 @@ def label_measure_store(
         ndim=ndim,
         spacing=sp,
         dtype=dtype,
+        stack=stack,
+        spatial_size=spatial,
     )
-    if merged is None:
+    if not len(merged["label"]):
         merged = R.empty_table(ndim, needs)
-    table = R.frame(merged, props if "label" in props else ("label", *props), ndim, sp, False)
-
-    # pass 2 -------------------------------------------------------------------------
+    columns = props if "label" in props else ("label", *props)
+    table = R.frame(merged, columns, ndim, sp, stack)
+    if stack:
+        table = table.rename(columns={"label": "global_label", "image_label": "label"})
+        order = ["image", "label", "global_label"] + [
+            c for c in table.columns if c not in ("image", "label", "global_label")
+        ]
+        table = table[order]
     if labels_out is not None:
-        src = mask
-        if mask_cache is not None:
-            src = da.from_zarr(mask_cache, chunks=mask.chunks)
-        p2 = f"label-pass2-{tokenize(token, src.name, [m.tobytes() for m in maps])}"
-        dsk2 = {}
-        for i, (idx, _, region) in enumerate(layout):
-            done = None if journal is None else os.path.join(journal, f"pass2-{i:06d}")
-            if done is not None and os.path.exists(done):
-                continue
-            dsk2[(p2, *idx)] = (
-                functools.partial(
-                    _pass2_block, structure=s, target=labels_out, region=region, done=done
-                ),
-                (src.name, *idx),
-                maps[i],
-            )
-        if dsk2:
-            g2 = HighLevelGraph.from_collections(p2, dsk2, dependencies=[src])
-            compute([Delayed(k, g2, layer=p2) for k in dsk2])
+        src = mask if mask_cache is None else da.from_zarr(mask_cache, chunks=mask.chunks)
+        _pass2(
+            name,
+            src,
+            maps,
+            functools.partial(_label_pass2, structure=full, target=labels_out),
+            journal,
+            compute,
+            f"{name}: pass 2 of 2",
+        )
     return table, n
 
 
-def _drop_faces(block):
-    small, _, stats = block
-    return small, None, stats
+def flag_store(
+    image: da.Array,
+    kind: str,
+    *,
+    out: Any,
+    structure: Any = None,
+    seed: da.Array | None = None,
+    cache: Any = None,
+    buffer_size: int = 0,
+    bgval: Any = 0,
+    also_store: Sequence[tuple[da.Array, Any]] = (),
+    compute: Callable | None = None,
+    journal: str | None = None,
+    stack: bool = False,
+    name: str | None = None,
+) -> None:
+    """Holes, propagation or borders over whole components, in two passes, into ``out``.
+
+    ``kind``:
+
+    - ``"fill_holes"``: equals ``scipy.ndimage.binary_fill_holes(image, structure)``
+      (background components no border pixel reaches become foreground);
+    - ``"propagation"``: the components of ``image != 0`` that hold a pixel of
+      ``seed`` (``scipy.ndimage.binary_propagation(seed, structure, mask=image)`` for
+      a ``seed`` inside the mask);
+    - ``"clear_border"``: equals ``skimage.segmentation.clear_border(image,
+      buffer_size, bgval)`` (objects of one value, fully connected, touching the band
+      within ``buffer_size`` of the edge become ``bgval``).
+
+    Parameters
+    ----------
+    image : dask.array.Array
+        The image (binary, or labels for ``clear_border``).
+    kind : {"fill_holes", "propagation", "clear_border"}
+        What to compute.
+    out : zarr.Array
+        Where the result goes (``image``'s shape; chunks aligned with its chunks).
+    structure : array_like, optional
+        Connectivity (not used by ``clear_border``, which connects fully).
+    seed : dask.array.Array, optional
+        The seeds of ``"propagation"``.
+    cache : zarr.Array, optional
+        An array of ``image``'s shape, dtype and chunks; pass 2 reads the image from
+        there instead of recomputing its upstream.
+    buffer_size, bgval
+        As in ``clear_border``.
+    also_store, compute, journal, stack, name
+        As in :func:`label_measure_store`.
+    """
+    kinds = ("fill_holes", "propagation", "clear_border")
+    if kind not in kinds:
+        raise InvalidParameterError(f"kind must be one of {kinds}; got {kind!r}.")
+    compute = compute or _dask_compute
+    name = name or kind
+    ndim = image.ndim - 1 if stack else image.ndim
+    s = (
+        np.ones((3,) * ndim, bool)
+        if kind == "clear_border"
+        else normalize_structure(structure, ndim)
+    )
+    full = _embed(s) if stack else s
+    if stack:
+        image = _stacked(image)
+    arrays = [image]
+    if kind == "propagation":
+        if seed is None:
+            raise InvalidParameterError("seed must be given for kind='propagation'; got None.")
+        arrays.append(seed.rechunk(image.chunks))
+    func = functools.partial(
+        _flag_pass1,
+        kind=kind,
+        structure=full,
+        shape=image.shape,
+        stack=stack,
+        buffer_size=buffer_size,
+        cache=cache,
+    )
+    layout, blocks, pairs, pair_blocks = _pass1(
+        name,
+        arrays,
+        func,
+        full,
+        journal,
+        also_store,
+        compute,
+        f"{name}: pass 1 of 2",
+        by_value=kind == "clear_border",
+    )
+    smalls = [b[0] for b in blocks]
+    ncomp, comp, counts, bases = components(smalls, pairs, pair_blocks)
+    flags = np.concatenate([s["flag"] for s in smalls]) if smalls else np.empty(0, bool)
+    hit = np.bincount(comp, weights=flags, minlength=ncomp) > 0
+    glob = hit[comp]
+    maps = [np.concatenate([[False], glob[b : b + c]]) for b, c in zip(bases, counts, strict=True)]
+    src = image if cache is None else da.from_zarr(cache, chunks=image.chunks)
+    _pass2(
+        name,
+        src,
+        maps,
+        functools.partial(
+            _flag_pass2, kind=kind, structure=full, stack=stack, bgval=bgval, target=out
+        ),
+        journal,
+        compute,
+        f"{name}: pass 2 of 2",
+    )
 
 
-def _pair_from_pass1(a, b, *, d, offsets):
-    return face_pairs(a[1], b[1], d=d, offsets=offsets)
+# ---------------------------------------------------------------------------
+# region filters over stored labels
 
 
-def _where_properties(node: tuple, ndim: int) -> tuple[str, ...]:
+def _filter_apply(block, mapping, *, stack, start, target, region, done=None):
+    if stack:
+        keys, values = mapping[int(start[0])]
+        out = R.apply_mapping(block, (keys, values), block.dtype)
+    else:
+        out = R.apply_mapping(block, mapping, block.dtype)
+    target[region] = out
+    if done is not None:
+        _touch(done)
+
+
+def filter_store(
+    labels: da.Array,
+    where: str,
+    *,
+    out: Any,
+    intensity: da.Array | None = None,
+    spacing: Any = None,
+    compute: Callable | None = None,
+    journal: str | None = None,
+    stack: bool = False,
+    name: str = "filter_regions",
+) -> int:
+    """Keep the regions satisfying ``where``, renumbered in raster order, into ``out``.
+
+    Equals :func:`batchimg.measure.filter_regions` of the whole array (of each image
+    with ``stack``): one pass of per-block statistics, the filter per region, then a
+    relabelling pass. Returns the number of kept regions.
+    """
+    compute = compute or _dask_compute
+    ndim = labels.ndim - 1 if stack else labels.ndim
+    node = R.parse_where(where)
+    props = R.filter_properties(ndim, intensity is not None, node)
+    needs = R.needs_of(props)
+    sp = R.normalize_spacing(spacing, ndim)
+    if stack:
+        labels = _stacked(labels)
+    shape = labels.shape[1:] if stack else labels.shape
+    arrays = [labels] + ([] if intensity is None else [intensity.rechunk(labels.chunks)])
+    layout = _layout(labels.chunks)
+    tasks = []
+    for idx, start, _ in layout:
+        f = functools.partial(
+            _filter_stats_block, needs=needs, stack=stack, start=start, shape=shape
+        )
+        tasks.append(dask.delayed(f)(*[a.blocks[idx] for a in arrays]))
+    tables = compute(tasks, label=f"{name}: pass 1 of 2")
+    merged = R.group(R.concat(tables)) if tables else R.empty_table(ndim, needs)
+    if stack:
+        # one mapping per image: its kept regions renumbered 1, 2, ... in raster order
+        mapping_arg = {}
+        kept = 0
+        for image in range(labels.shape[0]):
+            sel = merged["image"] == image
+            sub = {k: v[sel] for k, v in merged.items()}
+            m = R.filter_mapping(sub, node, props, ndim, sp, labels.dtype)
+            if not isinstance(m, tuple):
+                m = (np.arange(len(m), dtype=np.int64), m)
+            mapping_arg[image] = m
+            kept += int(np.asarray(m[1]).max(initial=0))
+    else:
+        mapping_arg = R.filter_mapping(merged, node, props, ndim, sp, labels.dtype)
+        vals = mapping_arg[1] if isinstance(mapping_arg, tuple) else mapping_arg
+        kept = int(np.asarray(vals).max(initial=0))
+    p2 = []
+    for i, (idx, start, region) in enumerate(layout):
+        done = None if journal is None else os.path.join(journal, f"pass2-{i:06d}")
+        if done is not None and os.path.exists(done):
+            continue
+        f = functools.partial(
+            _filter_apply, stack=stack, start=start, target=out, region=region, done=done
+        )
+        p2.append(dask.delayed(f)(labels.blocks[idx], mapping_arg))
+    if journal is not None:
+        os.makedirs(journal, exist_ok=True)
+    compute(p2, label=f"{name}: pass 2 of 2")
+    return kept
+
+
+def _filter_stats_block(labels, *intensity, needs, stack, start, shape):
+    img = intensity[0] if intensity else None
+    if stack:
+        t = R.block_stats(
+            labels[0], None if img is None else img[0], start[1:], shape, needs | {"first"}, False
+        )
+        t["image"] = np.full(len(t["label"]), start[0], np.int64)
+        return t
+    t = R.block_stats(labels, img, start, shape, needs | {"first"}, False)
+    return t
+
+
+def where_properties(node: tuple, ndim: int) -> tuple[str, ...]:
+    """The properties a parsed filter needs measured (unknown columns refused)."""
     columns = {c: p for p in R.PROPERTIES for c in R.columns_of(p, ndim)}
     out = []
     for col in sorted(R.where_columns(node)):
@@ -336,3 +750,6 @@ def _where_properties(node: tuple, ndim: int) -> tuple[str, ...]:
             )
         out.append(columns[col])
     return tuple(dict.fromkeys(out))
+
+
+__all__ = ["filter_store", "flag_store", "label_measure_store", "where_properties"]

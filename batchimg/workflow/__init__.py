@@ -1,20 +1,32 @@
-"""Workflows: YAML files of batchimg operations, validated up front and run end to end.
+"""Workflows: YAML files of batchimg operations, compiled once, run on collections and volumes.
 
-:func:`load_workflow` reads and validates a workflow file; :meth:`Workflow.run` runs
-it on an image collection or a volume and writes ``result.zarr``, the measurement
-table and ``summary.png`` (see :mod:`batchimg.workflow.outputs`).
+:func:`load_workflow` reads a workflow file into a plain :class:`Workflow`;
+:func:`check` compiles it (with or without its input) into a plan, finding every
+mistake before any pixel is read; :func:`run` runs it and writes ``result.zarr``,
+the measurement table and the report (see :mod:`batchimg.workflow.folder`);
+:func:`info` and :func:`open_result` read an output folder back.
+
+The layers, each importing only the ones below it: ``run`` (the facade) ->
+``collection`` / ``volume`` (the engines) -> ``plan`` (the compiled workflow) ->
+``spec`` (YAML -> data) -> ``registry`` (the operation table) -> the library.
 """
 
+from .folder import Result, info, open_result
 from .registry import operations
-from .runner import RunResult, open_source, run
-from .spec import Workflow, WorkflowStep, load_workflow, parse_workflow
+from .run import RunOptions, RunResult, check, run
+from .spec import InputSection, Workflow, WorkflowStep, load_workflow, parse_workflow
 
 __all__ = [
+    "InputSection",
+    "Result",
+    "RunOptions",
     "RunResult",
     "Workflow",
     "WorkflowStep",
+    "check",
+    "info",
     "load_workflow",
-    "open_source",
+    "open_result",
     "operations",
     "parse_workflow",
     "run",

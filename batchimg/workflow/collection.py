@@ -1,13 +1,19 @@
-"""Running a workflow on a collection: one task per chunk of files, each image in memory.
+"""The collection engine: one task per group of files, each image run whole in memory.
 
-One task per chunk of files reads each image and runs every step on the whole
-image in memory (a local step's kernel on the whole image *is* the scipy function
-on it), labels it with ``scipy.ndimage.label``, filters and measures its regions,
-writes its saved steps and labels into its slot of the result arrays, and records
-its table rows (a part file) and its manifest record, last. Labels are per image;
-the table has the image's path, the per-image ``label`` and a ``global_label``
-numbered across the collection in file order. Steps with a whole-image statistic
-(an Otsu threshold) use each image's own statistic.
+Each task reads its images (:attr:`batchimg.io.Input.image_reader`, retried), runs
+every step of the plan on each whole image (a local step's kernel on the whole image
+*is* the scipy function on it; spatial steps run on every time point and channel
+separately), labels it with ``scipy.ndimage.label``, filters and measures its
+regions, writes the input, the saved steps and the labels into its slots of
+``result.zarr``, then its table rows (a Parquet part with the plan's schema), then
+its manifest record, last. A file that cannot be read, decodes to another layout or
+makes a step fail is left out (its slots stay 0) and recorded; the others go on.
+Labels are per image (per time point and channel where the labels have them);
+``global_label`` numbers them on across the collection in file order.
+
+A threshold computed over the whole collection (``per_image: false``) is a first
+pass: :class:`batchimg.point.GlobalThreshold` over every image's input to that step,
+one image at a time, so memory never holds the collection.
 """
 
 from __future__ import annotations
@@ -16,141 +22,190 @@ import functools
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
-import dask
-import dask.array as da
 import numpy as np
 
-from .. import measure as _measure
 from ..errors import InputError
-from . import outputs, registry
-from .graph import ImagePlan, _greater, _props, build_graph, compute, image_plan, intensity_name
+from . import folder as F
+from .plan import INPUT, Plan, intensity_for, make_threshold_step, run_image, statistic_for
 
 
-def _measure_image(lab: np.ndarray, intensity: np.ndarray | None, props: Sequence[str]):
-    """One image's table rows as numpy columns."""
-    needs_img = any(p in registry.intensity_properties() for p in props)
-    return _measure.regionprops_columns(
-        lab, intensity if needs_img else None, properties=list(props)
-    )
+@dataclass(frozen=True)
+class EngineResult:
+    """What an engine produced (the table is in ``parts``, read one at a time).
+
+    Parameters
+    ----------
+    arrays : dict
+        Path in result.zarr -> shape.
+    parts : tuple of str
+        The table's part files (paths), in row order; the table's rows are theirs.
+    counts : list of int
+        Regions per labelled sub-image, in table order (global numbering).
+    keys : list of tuple
+        The key of each sub-image of ``counts`` (``(slot, t, c)`` as present).
+    failures : tuple of dict
+        ``errors.csv`` rows of the inputs left out, in file order.
+    max_label : int
+        The largest label value written.
+    statistics : dict
+        Thresholds computed over the whole input: step name -> value.
+    """
+
+    arrays: dict
+    parts: tuple[str, ...]
+    counts: list[int]
+    keys: list[tuple]
+    failures: tuple[dict, ...] = ()
+    max_label: int = 0
+    statistics: dict | None = None
 
 
-def _task_table(paths: Sequence[str], columns: Sequence[dict[str, np.ndarray]]):
-    """One DataFrame of a task's rows: the ``image`` column, then each image's columns."""
-    import pandas as pd
-
-    if not columns:
-        return None
-    sizes = [len(next(iter(c.values()))) for c in columns]
-    data = {"image": np.repeat(np.asarray(paths, dtype=object), sizes)}
-    for key in columns[0]:
-        data[key] = np.concatenate([c[key] for c in columns])
-    return pd.DataFrame(data)
-
-
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=64)
 def _output_array(path: str, run: str):
     """An output array opened once per process and run (``run``: its staging folder)."""
     import zarr
 
-    return zarr.open_array(path, mode="r+", config=outputs.WRITE_CONFIG)
+    from .omezarr import WRITE_CONFIG
+
+    return zarr.open_array(path, mode="r+", config=WRITE_CONFIG)
 
 
 @dataclass(frozen=True)
-class _ChunkJob:
-    """What every collection task shares (small: paths and kernels, no pixels)."""
+class _Job:
+    """What every collection task shares (small: the plan and paths, no pixels)."""
 
-    plan: ImagePlan
-    result: str
-    saved: tuple[str, ...]
-    labels: str | None
-    props: tuple[str, ...]
-    intensity: str
-    layouts: dict  # output path in result.zarr -> (image shape, dtype)
-    expect: tuple  # (shape, dtype) every decoded image must have
+    plan: Plan
+    read: Any  # the Input's ImageReader
+    targets: dict  # plan output -> path of its full-resolution array
     staging: str
     retries: int = 2
     max_failures: int | None = None
     open_failed: int = 0
 
 
-def _read_checked(path: str, expect: tuple, retries: int) -> np.ndarray:
-    """Read one image, retrying transient failures; check its shape and dtype."""
-    from .. import io as _io
-
-    for attempt in range(retries + 1):
+def _read(job: _Job, path: str) -> np.ndarray:
+    for attempt in range(job.retries + 1):
         try:
-            # looked up at call time, so that a wrapped read_image is the one used
-            image = _io.read_image(path)
-            break
+            return job.read(path)
         except Exception:
-            if attempt >= retries:
+            if attempt >= job.retries:
                 raise
             time.sleep(0.05 * 2**attempt)
-    shape, dtype = tuple(expect[0]), np.dtype(expect[1])
-    if image.shape != shape or image.dtype != dtype:
-        raise InputError(
-            f"{path!r} decoded to shape {image.shape} of {image.dtype}, but the collection's "
-            f"images have {shape} of {dtype}."
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def measure_image(plan: Plan, values: dict) -> list[tuple[tuple, dict]]:
+    """The table rows of one image: ``(batch index, columns)`` per labelled sub-image."""
+    from ..measure import regionprops_columns
+
+    labels = values[plan.labels]
+    lab_out = plan.outputs[plan.labels]
+    needs = any(
+        c.startswith(("intensity", "centroid_weighted", "moments_weighted")) for c, _ in plan.table
+    )
+    inten = plan.outputs[plan.intensity]
+    rows = []
+    batch_shape = labels.shape[: len(lab_out.batch)]
+    for idx in np.ndindex(*batch_shape):
+        img = intensity_for(lab_out, inten, values[plan.intensity], idx) if needs else None
+        columns = regionprops_columns(
+            labels[idx], img, properties=list(plan.properties), spacing=plan.image.scale
         )
-    return image
+        rows.append((idx, columns))
+    return rows
 
 
-def _collection_task(index: int, items: Sequence[tuple[int, str]], start: int, stop: int,
-                     job: _ChunkJob) -> dict:  # fmt: skip
-    """Run the workflow on one chunk of images, each on its own; record the chunk.
+def _part(plan: Plan, keys: list, columns: list):
+    """One Arrow table of a task's rows, with the plan's schema (global_label left out)."""
+    import pyarrow as pa
 
-    A file that cannot be read, decodes to another shape or dtype, or makes a step
-    fail is left out (its slots stay at the fill value, 0) and noted with its
-    error; the others go on. The chunk's arrays are written whole (so running a
-    task twice changes nothing), then its table rows (a Parquet part file), then
-    its manifest record, last.
-    """
-    from . import journal
+    from .tables import SLOT, SUB
 
-    keep = set(job.saved) | ({job.labels} if job.labels else set()) | {job.intensity}
-    out = {
-        name: np.zeros((stop - start, *shape), np.dtype(dtype))
-        for name, (shape, dtype) in job.layouts.items()
+    fields = [(k, d) for k, d in plan.table if k != "global_label"]
+    sizes = [len(next(iter(c.values()))) if c else 0 for c in columns]
+    batch_shape = plan.outputs[plan.labels].batch_shape
+    data = {
+        SLOT: pa.array(np.repeat(np.asarray([k[2] for k in keys], np.int64), sizes)),
+        SUB: pa.array(
+            np.repeat(
+                np.asarray(
+                    [
+                        int(np.ravel_multi_index(k[1], batch_shape)) if batch_shape else 0
+                        for k in keys
+                    ],
+                    np.int64,
+                ),
+                sizes,
+            )
+        ),
     }
-    measured, measured_paths, failures, hashes = [], [], [], {}
-    counts = [0] * (stop - start)
+    for name, dtype in fields:
+        if name == "image":
+            data[name] = pa.array(
+                np.repeat(np.asarray([k[0] for k in keys], dtype=object), sizes), type=pa.string()
+            )
+        elif name in ("t", "c"):
+            pos = plan.outputs[plan.labels].batch.index(name)
+            vals = np.repeat(np.asarray([k[1][pos] for k in keys], np.int64), sizes)
+            data[name] = pa.array(vals, type=pa.int64())
+        else:
+            parts = [np.asarray(c[name]) for c in columns]
+            vals = np.concatenate(parts) if parts else np.zeros(0, dtype)
+            data[name] = pa.array(vals.astype(dtype, copy=False))
+    schema = pa.schema([(n, data[n].type) for n in [SLOT, SUB, *(f for f, _ in fields)]])
+    return pa.table(data, schema=schema)
+
+
+def _task(index: int, items: Sequence[tuple[int, str]], start: int, stop: int, job: _Job) -> dict:
+    """Run the workflow on one group of images, each on its own; record the group."""
+    plan = job.plan
+    staging = F.Staging(job.staging)
+    keep = set(job.targets) | ({plan.intensity} if plan.labels else set())
+    out = {
+        name: np.zeros((stop - start, *plan.outputs[name].shape), plan.outputs[name].dtype)
+        for name in job.targets
+    }
+    keys, columns, failures, hashes = [], [], [], {}
+    counts: dict[str, list[int]] = {}
     for slot, path in items:
         i = slot - start
         step = "read"
         try:
-            image = _read_checked(path, job.expect, job.retries)
+            image = _read(job, path)
             step = "workflow"
-            values = job.plan(image, keep=keep)
+            values = run_image(plan, image, keep=keep)
             step = "measure"
-            columns = None
-            if job.labels is not None:
-                lab = values[job.labels]
-                if job.props:
-                    columns = _measure_image(lab, values[job.intensity], job.props)
+            rows = measure_image(plan, values) if plan.labels is not None else []
             step = "read"
-            digest = journal.file_hash(path)
+            digest = F.file_hash(path)
         except Exception as exc:
             for arr in out.values():
                 arr[i] = 0
-            row = journal.error_row(path, getattr(exc, "batchimg_step", step), exc)
+            row = F.error_row(path, getattr(exc, "batchimg_step", step), exc)
             row["slot"] = slot
             failures.append(row)
-            journal.record_failure(job.staging, slot, row)
+            staging.record_failure(slot, row)
             continue
-        for name in job.saved:
+        for name in job.targets:
             out[name][i] = values[name]
-        if job.labels is not None:
-            out[outputs.LABELS_PATH][i] = lab
-            counts[i] = int(lab.max()) if lab.size else 0
-        if columns is not None:
-            measured.append(columns)
-            measured_paths.append(path)
+        if plan.labels is not None:
+            lab = values[plan.labels]
+            nb = len(plan.outputs[plan.labels].batch)
+            counts[str(slot)] = [
+                int(lab[idx].max(initial=0)) for idx in np.ndindex(*lab.shape[:nb])
+            ]
+            for idx, cols in rows:
+                keys.append((path, idx, slot))
+                columns.append(cols)
         hashes[str(slot)] = digest
     for name, block in out.items():
-        _output_array(os.path.join(job.result, name), job.staging)[start:stop] = block
-    table = _task_table(measured_paths, measured)
+        _output_array(job.targets[name], job.staging)[start:stop] = block
+    part = None
+    if plan.labels is not None and keys:
+        part = staging.write_part(index, _part(plan, keys, columns))
     record = {
         "chunk": index,
         "start": start,
@@ -158,185 +213,168 @@ def _collection_task(index: int, items: Sequence[tuple[int, str]], start: int, s
         "counts": counts,
         "failed": failures,
         "hashes": hashes,
-        "part": journal.write_part(job.staging, index, table),
+        "part": part,
     }
-    journal.record_chunk(job.staging, index, record)
+    staging.record_chunk(index, record)
     if job.max_failures is not None:
-        n = journal.count_failures(job.staging) + job.open_failed
+        n = staging.count_failures() + job.open_failed
         if n > job.max_failures:
-            raise InputError(
-                f"more than max_failures={job.max_failures} inputs failed ({n} so far; "
-                f"latest: {failures[-1]['path']!r}: {failures[-1]['message']})"
-                if failures
-                else f"more than max_failures={job.max_failures} inputs failed ({n} so far)."
+            latest = (
+                f"; latest: {failures[-1]['path']!r}: {failures[-1]['message']}" if failures else ""
             )
-    return record
+            raise InputError(
+                f"more than max_failures={job.max_failures} inputs failed ({n} so far{latest})."
+            )
+    return {"chunk": index}
 
 
-def _prefix_block(block: np.ndarray, *, plan: ImagePlan, take: str) -> np.ndarray:
-    return np.stack([plan(image)[take] for image in block])
+def _prefix_values(image, *, plan: Plan, upto: int, read: Any, retries: int, take: str):
+    """One image's input to step ``upto`` (the steps before it, run in memory)."""
+    job = _Job(plan, read, {}, "", retries)
+    values = run_image(replace(plan, steps=plan.steps[:upto]), _read(job, image))
+    return values[take]
 
 
-def _collection_thresholds(wf, src, plan, lazy, scheduler, workers, progress) -> ImagePlan:
-    """First pass for ``threshold: {method: ..., per_image: false}`` in a collection.
+def _collection_statistics(plan, source, executor, retries) -> tuple[Plan, dict]:
+    """First passes for thresholds computed over the whole collection (per_image: false)."""
+    import dask
 
-    The threshold is computed over the whole collection (the stack of every image's
-    input to that step), and the step becomes ``image > t`` with that one ``t``.
-    """
-    from .. import point
-
+    found = {}
     steps = list(plan.steps)
-    for i, s in enumerate(wf.steps):
-        if s.op != "threshold" or s.params.get("per_image") is not False:
+    paths = [p for k, p in enumerate(source.paths) if k not in source.failed]
+    for i, s in enumerate(steps):
+        if s.road != "statistic":
             continue
-        if s.params.get("method") is None:
-            continue
-        _, source, _ = steps[i]
-        a = lazy[source]
-        stack = src.data.map_blocks(
-            _prefix_block,
-            plan=ImagePlan(tuple(steps[:i])),
-            take=source,
-            chunks=(src.data.chunks[0], *((d,) for d in a.shape)),
-            dtype=a.dtype,
-            meta=np.empty((0,) * (a.ndim + 1), a.dtype),
-        )
-        t = point._global_threshold(stack, s.params["method"], s.params.get("percentile"))
-        (t,) = compute(t, scheduler=scheduler, workers=workers, progress=progress)
-        steps[i] = (s.name, source, functools.partial(_greater, t=np.asarray(t)))
-    return ImagePlan(tuple(steps))
+        src = plan.outputs[s.source]
+        g = statistic_for(s, src.dtype)
+        passes = 0
+        while (fn := g.block_function()) is not None:
+            passes += 1
+            tasks = [
+                dask.delayed(_image_partial, pure=False)(
+                    p,
+                    fn,
+                    plan=replace(plan, steps=tuple(steps)),
+                    upto=i,
+                    read=source.image_reader,
+                    retries=retries,
+                    take=s.source,
+                )
+                for p in paths
+            ]
+            g.merge(
+                executor.compute(
+                    tasks, label=f"step {s.number} {s.op}: pass {passes}", unit="image"
+                )
+            )
+        found[s.name] = g.value
+        steps[i] = make_threshold_step(s, g.value)
+    return replace(plan, steps=tuple(steps)), found
 
 
-def _run_collection(wf, src, group, result_path, scheduler, workers, progress, *,
-                    staging=None, resume=False, verify=False, retries=2, max_failures=None,
-                    say=None):  # fmt: skip
+def _image_partial(path, fn, **kw):
+    return fn(np.ascontiguousarray(_prefix_values(path, **kw)))
+
+
+def run_collection(
+    plan: Plan,
+    source: Any,
+    result: Any,
+    staging: F.Staging,
+    executor: Any,
+    *,
+    per_task: int,
+    resume: bool = False,
+    verify: bool = False,
+    retries: int = 2,
+    max_failures: int | None = None,
+) -> EngineResult:
     """Run a collection in tasks of whole Zarr chunks, recording each as it finishes.
 
-    Returns ``(table, arrays, max_label, failures)``; ``failures`` are the
-    ``errors.csv`` rows, in file order. With ``resume``, tasks recorded in the
-    staging folder's manifest are skipped.
+    With ``resume``, tasks recorded in the staging folder's manifest are skipped.
+
+    Raises
+    ------
+    InputError
+        When more than ``max_failures`` inputs failed, or every input did.
     """
-    import pandas as pd
+    import dask
 
-    from . import journal
-
-    say = say or (lambda _msg: None)
-    n = len(src.paths)
-    shape = src.image_shape
-    plan = image_plan(wf, len(shape), src.data.dtype, shape)
-    lazy = build_graph(wf, da.zeros(shape, dtype=src.data.dtype, chunks=shape), need=None)
-    per = src.data.chunks[0][0]
-    arrays, layouts = {}, {}
-    labels = wf.label_step.name if wf.label_step is not None else None
-    for name in wf.save:
-        a = lazy[name]
-        if not resume:
-            outputs.create_array(
-                group, name, (n, *a.shape), (per, *a.shape), a.dtype, {"step": name}
-            )
-        arrays[name] = (n, *a.shape)
-        layouts[name] = (tuple(a.shape), a.dtype.str)
-    if labels is not None:
-        a = lazy[labels]
-        if not resume:
-            outputs.create_labels(group, (n, *a.shape), (per, *a.shape), a.dtype, collection=True)
-        arrays[outputs.LABELS_PATH] = (n, *a.shape)
-        layouts[outputs.LABELS_PATH] = (tuple(a.shape), a.dtype.str)
-    props = _props(wf)
-    journal.ensure_dirs(staging)
-    done = journal.done_chunks(staging) if resume else {}
-    journal.forget_unfinished(staging, done)
-    bounds = [(i, s, min(s + per, n)) for i, s in enumerate(range(0, n, per))]
+    n = len(source.paths)
+    targets = {name: result.array_path(name) for name in [INPUT, *plan.saved]}
+    if plan.labels is not None:
+        targets[plan.labels] = result.array_path(plan.labels)
+    staging.ensure_dirs()
+    done = staging.done_chunks() if resume else {}
+    staging.forget_unfinished(done)
+    bounds = [(i, s, min(s + per_task, n)) for i, s in enumerate(range(0, n, per_task))]
     if resume:
-        say(f"resuming: {len(done)} of {len(bounds)} task(s) already done")
+        import logging
+
+        logging.getLogger("batchimg").info(
+            f"resuming: {len(done)} of {len(bounds)} task(s) already done"
+        )
         if verify:
-            _verify_hashes(src.paths, done)
-    open_rows = [dict(row, slot=slot) for slot, row in sorted(src.failed.items())]
-
-    def gather_failures() -> list[dict]:
-        recorded = []
-        for name in sorted(os.listdir(os.path.join(staging, journal.FAILED_DIR))):
-            row = journal.read_json(os.path.join(staging, journal.FAILED_DIR, name))
-            if row is not None:
-                recorded.append(row)
-        return sorted(open_rows + recorded, key=lambda r: r["slot"])
-
+            _verify_hashes(source.paths, done)
+    open_rows = [dict(row, slot=slot) for slot, row in sorted(source.failed.items())]
+    if max_failures is not None and len(open_rows) > max_failures:
+        F.write_errors(os.path.join(os.path.dirname(staging.path), F.ERRORS), open_rows)
+        raise InputError(
+            f"more than max_failures={max_failures} inputs failed ({len(open_rows)} could "
+            f"not be opened; first: {open_rows[0]['path']!r}: {open_rows[0]['message']})"
+        )
+    statistics: dict = {}
+    if any(s.road == "statistic" for s in plan.steps):
+        plan, statistics = _collection_statistics(plan, source, executor, retries)
+    job = _Job(
+        plan, source.image_reader, targets, staging.path, int(retries), max_failures, len(open_rows)
+    )
+    tasks = []
+    for i, start, stop in bounds:
+        if i in done:
+            continue
+        items = [(k, source.paths[k]) for k in range(start, stop) if k not in source.failed]
+        tasks.append(dask.delayed(_task, pure=False)(i, items, start, stop, job))
     try:
-        if max_failures is not None and len(open_rows) > max_failures:
-            raise InputError(
-                f"more than max_failures={max_failures} inputs failed ({len(open_rows)} could "
-                f"not be opened; first: {open_rows[0]['path']!r}: {open_rows[0]['message']})"
-            )
-        plan = _collection_thresholds(wf, src, plan, lazy, scheduler, workers, progress)
-        job = _ChunkJob(
-            plan, result_path, tuple(wf.save), labels, tuple(props), intensity_name(wf), layouts,
-            (tuple(shape), src.data.dtype.str), staging, int(retries), max_failures,
-            len(open_rows),
-        )  # fmt: skip
-        tasks = []
-        for i, start, stop in bounds:
-            if i in done:
-                continue
-            items = [(k, src.paths[k]) for k in range(start, stop) if k not in src.failed]
-            tasks.append(dask.delayed(_collection_task, pure=False)(i, items, start, stop, job))
-        if tasks:
-            compute(*tasks, scheduler=scheduler, workers=workers, progress=progress)
+        executor.compute(tasks, label="images", unit="task")
     except BaseException:
-        rows = gather_failures()
+        rows = sorted(open_rows + staging.failures(), key=lambda r: r["slot"])
         if rows:  # say what failed, even though the run did not finish
-            journal.write_errors(os.path.join(os.path.dirname(staging), journal.ERRORS), rows)
+            F.write_errors(os.path.join(os.path.dirname(staging.path), F.ERRORS), rows)
         raise
-    done = journal.done_chunks(staging)
+    done = staging.done_chunks()
     missing = [i for i, _, _ in bounds if i not in done]
     if missing:
-        raise InputError(f"tasks {missing[:5]} finished without a record in {staging!r}.")
+        raise InputError(f"tasks {missing[:5]} finished without a record in {staging.path!r}.")
     failures = sorted(
         open_rows + [f for i, _, _ in bounds for f in done[i]["failed"]], key=lambda r: r["slot"]
     )
     if len(failures) == n:
-        journal.write_errors(os.path.join(os.path.dirname(staging), journal.ERRORS), failures)
+        F.write_errors(os.path.join(os.path.dirname(staging.path), F.ERRORS), failures)
         raise InputError(
             f"every input failed ({n} of {n}); first: {failures[0]['path']!r}: "
             f"{failures[0]['message']}"
         )
-    counts = [c for i, _, _ in bounds for c in done[i]["counts"]]
-    if labels is None:
-        return None, arrays, 0, failures, None
-    names = [done[i]["part"] for i, _, _ in bounds if done[i]["part"]]
-    offsets = dict(zip(src.paths, np.cumsum([0, *counts[:-1]]).tolist(), strict=True))
-
-    def with_global(frame):
-        glob = frame["label"].to_numpy() + frame["image"].map(offsets).to_numpy(dtype=np.int64)
-        frame.insert(2, "global_label", glob.astype(np.int64))
-        return frame
-
-    rows = np.zeros(n, np.int64)  # rows per image, filled as the parts are read
-    slot = {p: i for i, p in enumerate(src.paths)}
-
-    def parts():
-        # one task's rows at a time: the table's size never sits in memory
-        if not names:
-            columns = _measure_image(np.zeros((1,) * len(shape), np.int32), None, props)
-            yield with_global(pd.DataFrame({"image": np.zeros(0, dtype=object), **columns}))
-        for name in names:
-            frame = journal.read_part(staging, name)
-            for path, c in frame["image"].value_counts().items():
-                rows[slot[path]] += c
-            yield with_global(frame)
-
-    return parts, arrays, max(counts, default=0), failures, rows
+    counts, keys = [], []
+    for i, _, _ in bounds:
+        for slot, per in sorted(done[i]["counts"].items(), key=lambda kv: int(kv[0])):
+            for j, c in enumerate(per):
+                keys.append((int(slot), j))
+                counts.append(int(c))
+    parts = tuple(staging.part_path(done[i]["part"]) for i, _, _ in bounds if done[i]["part"])
+    return EngineResult(
+        result.arrays, parts, counts, keys, tuple(failures), max(counts, default=0), statistics
+    )
 
 
 def _verify_hashes(paths: Sequence[str], done: dict[int, dict]) -> None:
     """Refuse to resume when a finished task's file has other content now (--verify)."""
-    from . import journal
-
     changed = []
     for rec in done.values():
         for slot, digest in rec["hashes"].items():
             path = paths[int(slot)]
             try:
-                now = journal.file_hash(path)
+                now = F.file_hash(path)
             except OSError:
                 now = None
             if now != digest:
@@ -348,3 +386,6 @@ def _verify_hashes(paths: Sequence[str], done: dict[int, dict]) -> None:
             f"cannot resume: the content of {len(changed)} input file(s) changed since they "
             f"were processed (--verify): {shown}{more}. Hint: run without --resume to start over."
         )
+
+
+__all__ = ["EngineResult", "measure_image", "run_collection"]

@@ -77,21 +77,40 @@ def make_demo_data(
     }
 
 
-def workflows_dir() -> Path:
-    """Return the folder of the bundled workflows (``workflows/`` beside the package).
+def bundled_workflow(name: str) -> Path:
+    """The path of a bundled workflow file (package data: works from a wheel too).
 
     Raises
     ------
     InputNotFoundError
-        If the folder is missing (an installation without the source tree).
+        If there is no bundled workflow of that name.
+
+    Examples
+    --------
+    >>> bundled_workflow("ascent_edges.yaml").name
+    'ascent_edges.yaml'
     """
-    path = Path(__file__).resolve().parents[2] / "workflows"
-    if not path.is_dir():
+    from importlib.resources import as_file, files
+
+    root = files("batchimg.workflows")
+    entry = root / name
+    if not entry.is_file():
+        known = sorted(e.name for e in root.iterdir() if e.name.endswith(".yaml"))
         raise InputNotFoundError(
-            f"the bundled workflows folder {str(path)!r} does not exist. Hint: run the demo "
-            "from a source checkout of batchimg."
+            f"no bundled workflow {name!r}; the bundled workflows are {', '.join(known)}."
         )
-    return path
+    with as_file(entry) as path:  # a real file for a plain (not zipped) install
+        return Path(path)
 
 
-__all__ = ["DEMO_RUNS", "blobs", "make_demo_data", "workflows_dir"]
+def bundled_workflows() -> list[Path]:
+    """Every bundled workflow file, sorted by name."""
+    from importlib.resources import files
+
+    names = sorted(
+        e.name for e in files("batchimg.workflows").iterdir() if e.name.endswith(".yaml")
+    )
+    return [bundled_workflow(n) for n in names]
+
+
+__all__ = ["DEMO_RUNS", "blobs", "bundled_workflow", "bundled_workflows", "make_demo_data"]

@@ -1,8 +1,9 @@
-"""Workflow files: YAML -> frozen dataclasses, validated before any pixel is read.
+"""Workflow files: YAML -> frozen dataclasses. Plain data: nothing here runs anything.
 
 A workflow file::
 
     name: ascent-edges
+    input: {axes: yx}            # optional: what the input is (see InputSection)
     steps:
       - gaussian_filter: {sigma: 3}
       - gaussian_gradient_magnitude: {sigma: 3}
@@ -16,33 +17,81 @@ A workflow file::
 Each step is ``operation: {parameters}``; the operation is a public batchimg
 function and the parameters are its keyword arguments. A structure or footprint is
 written ``{shape: [3, 3]}`` (all ones), ``{connectivity: k}``
-(``generate_binary_structure(ndim, k)``) or a nested list. Steps form a chain; the
-reserved parameter ``from`` makes a step read the workflow's ``input`` or an earlier
-step's output instead of the previous step's (``median_filter: {size: 3, from:
-input}``). A step's output is called by its operation's name; an operation used
-twice is called ``name``, ``name_2``, ``name_3``... in order, and ``save:`` and
-``from`` use those names. ``measure:`` lists region properties (scikit-image
-names, see :data:`batchimg.measure.PROPERTIES`; ``label`` is always included);
-intensity properties measure the workflow's input image.
+(``generate_binary_structure(ndim, k)``) or a nested list. Steps form a chain; two
+reserved parameters change what a step reads: ``from`` names the workflow's
+``input`` or an earlier step's output instead of the previous step's (``median_filter:
+{size: 3, from: input}``), and ``channel`` picks one channel of it, by name or index
+(``threshold: {method: otsu, channel: nuclei}``). A step's output is called by its
+operation's name; an operation used twice is called ``name``, ``name_2``,
+``name_3``... in order, and ``save:`` and ``from`` use those names. ``measure:``
+lists region properties (scikit-image names, see :data:`batchimg.measure.PROPERTIES`;
+``label`` is always included); intensity properties measure the workflow's input
+image, every channel of it.
+
+Building a :class:`Workflow` checks its structure (keys, names, ``from``, the kinds
+of images that flow between steps, property names). Everything that needs the
+parameters' values is checked when the workflow is compiled into a plan
+(:func:`batchimg.workflow.check`), still before any pixel is read.
 """
 
 from __future__ import annotations
 
 import hashlib
+import numbers
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
 
 from .._params import did_you_mean
-from ..errors import WorkflowError
+from ..errors import InputNotFoundError, WorkflowError
 from . import registry
 
 #: The name ``from`` uses for the workflow's input image.
 INPUT = "input"
-_TOP_KEYS = ("name", "steps", "measure", "save")
+#: Parameters every step may take besides its operation's own.
+RESERVED = ("from", "channel")
+_TOP_KEYS = ("name", "input", "steps", "measure", "save")
+_INPUT_KEYS = ("axes", "scale", "unit", "channel_names", "gray")
+
+
+@dataclass(frozen=True)
+class InputSection:
+    """What the workflow says about its input (the ``input:`` section); all optional.
+
+    Parameters
+    ----------
+    axes : str, optional
+        The input's axes, letters of ``tczyx`` (``"czyx"``, ``"yxc"``...).
+    scale : tuple of float, optional
+        Physical size of a pixel along each spatial axis.
+    unit : str, optional
+        The unit of ``scale`` (``"micrometer"``).
+    channel_names : tuple of str, optional
+        One name per channel.
+    gray : bool
+        Convert RGB(A) images to grey levels as they are read (scikit-image's
+        ``rgb2gray``).
+    """
+
+    axes: str | None = None
+    scale: tuple[float, ...] | None = None
+    unit: str | None = None
+    channel_names: tuple[str, ...] | None = None
+    gray: bool = False
+
+    def as_options(self) -> dict[str, Any]:
+        """The reader options these settings stand for (those that are set)."""
+        out: dict[str, Any] = {}
+        for key in ("axes", "scale", "unit", "channel_names"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.gray:
+            out["gray"] = True
+        return out
 
 
 @dataclass(frozen=True)
@@ -58,6 +107,8 @@ class WorkflowStep:
     source : str, optional
         The output this step reads (``"input"`` or an earlier step's name); None
         reads the previous step's output.
+    channel : str or int, optional
+        The one channel of that output the step reads (a name or an index).
     name : str, optional
         The step's output name (set by :class:`Workflow`: ``op``, ``op_2``...).
     """
@@ -65,6 +116,7 @@ class WorkflowStep:
     op: str
     params: Mapping[str, Any] = field(default_factory=dict)
     source: str | None = None
+    channel: str | int | None = None
     name: str = ""
 
     def describe(self) -> str:
@@ -102,18 +154,80 @@ def _as_step(item: Any, number: int, source: str) -> WorkflowStep:
         )
     params = dict(params)
     src = params.pop("from", None)
-    return WorkflowStep(str(op), params, src)
+    channel = params.pop("channel", None)
+    return WorkflowStep(str(op), params, src, channel)
+
+
+def _input_section(value: Any, source: str) -> InputSection:
+    if value is None:
+        return InputSection()
+    if isinstance(value, InputSection):
+        return value
+    if not isinstance(value, Mapping):
+        raise WorkflowError(
+            f"input must be a mapping like {{axes: czyx, scale: [2.0, 0.5, 0.5]}}; got {value!r}.",
+            source=source,
+        )
+    for key in value:
+        if key not in _INPUT_KEYS:
+            raise WorkflowError(
+                f"unknown input key {key!r}; input takes {', '.join(_INPUT_KEYS)}."
+                f"{did_you_mean(key, _INPUT_KEYS)}",
+                source=source,
+            )
+    axes = value.get("axes")
+    if axes is not None and (not isinstance(axes, str) or not axes):
+        raise WorkflowError(
+            f"input axes must be a string like 'czyx'; got {axes!r}.", source=source
+        )
+    scale = value.get("scale")
+    if scale is not None:
+        if isinstance(scale, numbers.Real) and not isinstance(scale, bool):
+            scale = [scale]
+        if (
+            not isinstance(scale, Sequence)
+            or isinstance(scale, str)
+            or not all(
+                isinstance(s, numbers.Real) and not isinstance(s, bool) and s > 0 for s in scale
+            )
+        ):
+            raise WorkflowError(
+                f"input scale must be a list of positive numbers, one per spatial axis; "
+                f"got {value.get('scale')!r}.",
+                source=source,
+            )
+        scale = tuple(float(s) for s in scale)
+    unit = value.get("unit")
+    if unit is not None and not isinstance(unit, str):
+        raise WorkflowError(
+            f"input unit must be a string like 'micrometer'; got {unit!r}.", source=source
+        )
+    names = value.get("channel_names")
+    if names is not None:
+        if (
+            not isinstance(names, Sequence)
+            or isinstance(names, str)
+            or not all(isinstance(n, str) for n in names)
+        ):
+            raise WorkflowError(
+                f"input channel_names must be a list of names; got {names!r}.", source=source
+            )
+        names = tuple(names)
+    gray = value.get("gray", False)
+    if not isinstance(gray, bool):
+        raise WorkflowError(f"input gray must be true or false; got {gray!r}.", source=source)
+    return InputSection(axes, scale, unit, names, gray)
 
 
 @dataclass(frozen=True)
 class Workflow:
-    """A validated workflow: a named chain of steps, measurements and saved outputs.
+    """A workflow: a named chain of steps, measurements and saved outputs (plain data).
 
-    Building one validates it (unknown operations and parameters, ill-typed values,
-    a binary operation on a float image with no threshold, measuring without a
-    ``label`` step, ``save`` naming no step, unknown properties); checks that need
-    the input's dimensionality run again in :meth:`check_input` and at the start
-    of :meth:`run`.
+    Building one checks its structure: unknown operations and parameter names,
+    ill-typed values, ``from`` naming no earlier output, a binary operation on a
+    float image with no threshold, measuring without a ``label`` step, ``save``
+    naming no step, unknown properties. The parameters' values are checked against
+    the operations when the workflow is compiled (:func:`batchimg.workflow.check`).
 
     Parameters
     ----------
@@ -125,6 +239,8 @@ class Workflow:
         Region properties for the table (``label`` is always included).
     save : sequence of str, optional
         Step outputs to keep in ``result.zarr`` besides the labels.
+    input : InputSection or mapping, optional
+        What the input is (axes, scale, unit, channel names).
     source : str, optional
         Where the workflow came from (a file path), for error messages.
     text : str, optional
@@ -147,6 +263,7 @@ class Workflow:
     steps: tuple[WorkflowStep, ...]
     measure: tuple[str, ...] = ()
     save: tuple[str, ...] = ()
+    input: InputSection = field(default_factory=InputSection)
     source: str = "<workflow>"
     text: str | None = None
 
@@ -166,7 +283,7 @@ class Workflow:
         for s in steps:
             seen[s.op] = seen.get(s.op, 0) + 1
             name = s.op if seen[s.op] == 1 else f"{s.op}_{seen[s.op]}"
-            named.append(WorkflowStep(s.op, dict(s.params), s.source, name))
+            named.append(WorkflowStep(s.op, dict(s.params), s.source, s.channel, name))
         object.__setattr__(self, "steps", tuple(named))
         for key in ("measure", "save"):
             value = getattr(self, key)
@@ -175,16 +292,12 @@ class Workflow:
             if isinstance(value, str):
                 value = (value,)
             if not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
-                raise WorkflowError(
-                    f"{key} must be a list of names; got {value!r}.",
-                    source=src,
-                )
-            object.__setattr__(self, key, tuple(value))
+                raise WorkflowError(f"{key} must be a list of names; got {value!r}.", source=src)
+            object.__setattr__(self, key, tuple(dict.fromkeys(value)))
         if self.measure and "label" not in self.measure:
             object.__setattr__(self, "measure", ("label", *self.measure))
-        validate(self)
-
-    # ------------------------------------------------------------------ helpers
+        object.__setattr__(self, "input", _input_section(self.input, src))
+        _check_structure(self)
 
     @property
     def label_step(self) -> WorkflowStep | None:
@@ -196,11 +309,39 @@ class Workflow:
                 last = s
         return last
 
+    def sources(self) -> list[str]:
+        """The output each step reads, in step order (``"input"`` or a step's name)."""
+        out = []
+        previous = INPUT
+        for s in self.steps:
+            out.append(s.source if s.source is not None else previous)
+            previous = s.name
+        return out
+
+    def with_save(self, extra: Sequence[str]) -> Workflow:
+        """The same workflow saving ``extra`` step outputs as well."""
+        more = tuple(s for s in extra if s not in self.save)
+        return replace(self, save=self.save + more) if more else self
+
+    def record(self) -> dict[str, Any]:
+        """The parts of the workflow that shape its results, as plain JSON values."""
+        import json
+
+        steps = [[s.op, dict(s.params), s.source, s.channel] for s in self.steps]
+        rec = {
+            "name": self.name,
+            "steps": steps,
+            "measure": list(self.measure),
+            "save": list(self.save),
+            "input": self.input.as_options(),
+        }
+        return json.loads(json.dumps(rec, default=str))
+
     def fingerprint(self) -> str:
-        """Return a hash of the workflow's content (steps, measure, save, name)."""
-        text = repr(
-            (self.name, [(s.op, sorted(s.params.items()), s.source) for s in self.steps])
-        ) + repr((self.measure, self.save))
+        """Return a hash of the workflow's content (steps, measure, save, input, name)."""
+        import json
+
+        text = json.dumps(self.record(), sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_yaml(self) -> str:
@@ -212,43 +353,25 @@ class Workflow:
             params = dict(s.params)
             if s.source is not None:
                 params["from"] = s.source
+            if s.channel is not None:
+                params["channel"] = s.channel
             steps.append({s.op: params})
-        doc = {"name": self.name, "steps": steps}
+        doc: dict[str, Any] = {"name": self.name}
+        if self.input.as_options():
+            doc["input"] = {
+                k: list(v) if isinstance(v, tuple) else v
+                for k, v in self.input.as_options().items()
+            }
+        doc["steps"] = steps
         if self.measure:
             doc["measure"] = list(self.measure)
         if self.save:
             doc["save"] = list(self.save)
         return yaml.safe_dump(doc, sort_keys=False)
 
-    def check_input(self, ndim: int, dtype: Any, shape: tuple[int, ...] | None = None) -> None:
-        """Check the steps against an input of one image's ``ndim``, ``dtype`` and ``shape``.
 
-        Builds every step for that input (no pixel is read), so a sigma with the
-        wrong number of axes, a structure of the wrong rank or a dtype an
-        operation refuses is reported here.
-
-        Raises
-        ------
-        WorkflowError
-            Naming the step at fault.
-        """
-        from .graph import check_steps
-
-        check_steps(self, ndim, dtype, shape)
-
-    def run(self, source: Any, output: str | os.PathLike, **options: Any) -> Any:
-        """Run the workflow on ``source`` and write the results under ``output``.
-
-        Same behaviour as ``batchimg run``; see :func:`batchimg.workflow.runner.run`
-        for the options.
-        """
-        from .runner import run
-
-        return run(self, source, output, **options)
-
-
-def validate(wf: Workflow) -> None:
-    """Check a workflow without its input; raise :class:`WorkflowError` on the first fault."""
+def _check_structure(wf: Workflow) -> None:
+    """Check names, parameters' types, ``from``/``channel`` and the kinds along the chain."""
     ops = registry.operations()
     src = wf.source
     names = [INPUT]
@@ -270,8 +393,8 @@ def validate(wf: Workflow) -> None:
         for key, value in s.params.items():
             param = op.param(key)
             if param is None:
-                hint = did_you_mean(key, allowed).replace(" Did", " did")
-                takes = ", ".join(allowed) or "no parameters"
+                hint = did_you_mean(key, allowed + list(RESERVED)).replace(" Did", " did")
+                takes = ", ".join(allowed + list(RESERVED))
                 raise fail(f"unknown parameter {key!r};{hint or ''} {s.op} takes {takes}.")
             expected = registry.check_value(param, value)
             if expected is not None:
@@ -285,6 +408,10 @@ def validate(wf: Workflow) -> None:
                 f"from must name 'input' or an earlier step; got {s.source!r}."
                 f"{did_you_mean(s.source, names)}"
             )
+        if s.channel is not None and (
+            isinstance(s.channel, bool) or not isinstance(s.channel, str | int)
+        ):
+            raise fail(f"channel must be a channel name or index; got {s.channel!r}.")
         kind, at, at_op = kinds[reads]
         if op.reads == "binary" and kind == "grey":
             raise fail(
@@ -323,7 +450,7 @@ def validate(wf: Workflow) -> None:
 
 
 def parse_workflow(text: str, source: str = "<workflow>") -> Workflow:
-    r"""Parse and validate workflow YAML text.
+    r"""Parse workflow YAML text (``yaml.safe_load``) and check its structure.
 
     Parameters
     ----------
@@ -371,13 +498,14 @@ def parse_workflow(text: str, source: str = "<workflow>") -> Workflow:
         steps=doc["steps"],
         measure=doc.get("measure") or (),
         save=doc.get("save") or (),
+        input=doc.get("input"),
         source=source,
         text=text,
     )
 
 
 def load_workflow(path: str | os.PathLike) -> Workflow:
-    r"""Load and validate a workflow file (YAML, read with ``yaml.safe_load``).
+    r"""Load a workflow file (YAML, read with ``yaml.safe_load``) and check its structure.
 
     Parameters
     ----------
@@ -406,8 +534,6 @@ def load_workflow(path: str | os.PathLike) -> Workflow:
     ...
     batchimg.errors.WorkflowError: ...w.yaml, step 1 'gausian_filter': unknown operation; ...
     """
-    from ..errors import InputNotFoundError
-
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise InputNotFoundError(f"workflow file {path!r} does not exist.")
@@ -416,4 +542,12 @@ def load_workflow(path: str | os.PathLike) -> Workflow:
     return parse_workflow(text, source=path)
 
 
-__all__ = ["INPUT", "Workflow", "WorkflowStep", "load_workflow", "parse_workflow", "validate"]
+__all__ = [
+    "INPUT",
+    "RESERVED",
+    "InputSection",
+    "Workflow",
+    "WorkflowStep",
+    "load_workflow",
+    "parse_workflow",
+]

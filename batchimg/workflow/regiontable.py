@@ -1,0 +1,197 @@
+"""The region table inside result.zarr: an AnnData table annotating the label image.
+
+``result.zarr/tables/regions`` follows anndata's on-disk format (encoding
+``anndata`` 0.1.0, Zarr v3) and the SpatialData table convention, so that
+``anndata.read_zarr("result.zarr/tables/regions")`` reads it without batchimg:
+
+- ``X``: the numeric measurements, float64, one row per region (``var`` names them:
+  ``area``, ``centroid-0``...);
+- ``obs``: the region's identity: ``region`` (categorical, the labels element
+  ``labels``), ``label`` (its value in the label image), ``global_label``, and for a
+  collection ``image`` (categorical: the file) and ``image_index`` (its slot along the
+  label image's ``image`` axis), for a volume with time points or channels ``t`` and
+  ``c``;
+- ``uns["spatialdata_attrs"]``: ``{"region": "labels", "region_key": "region",
+  "instance_key": "label"}``; ``uns["batchimg"]`` records the units of the physical
+  measurements.
+
+It is written a part of rows at a time, as the table file is: every array grows by
+a part (no part is held after it is written).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .plan import Plan
+
+#: Rows per chunk of the table's arrays.
+ROWS_PER_CHUNK = 65536
+#: Columns that identify a region (obs); the others are measurements (X).
+IDENTITY = ("image", "t", "c", "label", "global_label")
+_ANNDATA = {"encoding-type": "anndata", "encoding-version": "0.1.0"}
+_ARRAY = {"encoding-type": "array", "encoding-version": "0.2.0"}
+_STRINGS = {"encoding-type": "string-array", "encoding-version": "0.2.0"}
+_DICT = {"encoding-type": "dict", "encoding-version": "0.1.0"}
+_CATEGORICAL = {"encoding-type": "categorical", "encoding-version": "0.2.0", "ordered": False}
+
+
+def _dataframe(index: str, columns: Sequence[str]) -> dict:
+    return {
+        "encoding-type": "dataframe",
+        "encoding-version": "0.2.0",
+        "_index": index,
+        "column-order": list(columns),
+    }
+
+
+class TableWriter:
+    """Write the AnnData region table a part at a time (see the module docstring).
+
+    Parameters
+    ----------
+    group : zarr.Group
+        result.zarr's root group.
+    plan : Plan
+        The plan (its table's columns and dtypes).
+    images : sequence of str, optional
+        A collection's files, in slot order (the ``image`` categories).
+    units : dict, optional
+        Measurement column -> unit, recorded in ``uns``.
+    """
+
+    def __init__(
+        self, group: Any, plan: Plan, images: Sequence[str] | None = None, units: dict | None = None
+    ) -> None:
+        columns = [c for c, _ in plan.table]
+        self.obs_columns = ["region", *(c for c in IDENTITY if c in columns)]
+        if images is not None:
+            self.obs_columns.append("image_index")
+        self.var = [c for c in columns if c not in IDENTITY]
+        self.dtypes = dict(plan.table)
+        self.images = list(images) if images is not None else None
+        self.rows = 0
+        root = group.require_group("tables")
+        root.attrs.update({"tables": ["regions"]})
+        g = root.create_group("regions", overwrite=True)
+        g.attrs.update(_ANNDATA)
+        self.group = g
+        n = len(self.var)
+        x = g.create_array("X", shape=(0, n), chunks=(ROWS_PER_CHUNK, max(n, 1)), dtype="f8")
+        x.attrs.update(_ARRAY)
+        obs = g.create_group("obs")
+        obs.attrs.update(_dataframe("_index", self.obs_columns))
+        self._strings(obs, "_index", [])
+        for name in self.obs_columns:
+            if name == "region":
+                self._categorical(obs, name, ["labels"])
+            elif name == "image":
+                self._categorical(obs, name, self.images or [])
+            else:
+                dtype = np.int64 if name == "image_index" else self.dtypes[name]
+                a = obs.create_array(name, shape=(0,), chunks=(ROWS_PER_CHUNK,), dtype=dtype)
+                a.attrs.update(_ARRAY)
+        var = g.create_group("var")
+        var.attrs.update(_dataframe("_index", []))
+        self._strings(var, "_index", self.var)
+        for name in ("layers", "obsm", "obsp", "varm", "varp"):
+            g.create_group(name).attrs.update(_DICT)
+        uns = g.create_group("uns")
+        uns.attrs.update(_DICT)
+        sd = uns.create_group("spatialdata_attrs")
+        sd.attrs.update(_DICT)
+        for key, value in (
+            ("region", "labels"),
+            ("region_key", "region"),
+            ("instance_key", "label"),
+        ):
+            self._scalar(sd, key, value)
+        meta = uns.create_group("batchimg")
+        meta.attrs.update(_DICT)
+        units_group = meta.create_group("units")
+        units_group.attrs.update(_DICT)
+        for key, value in (units or {}).items():
+            self._scalar(units_group, key, value)
+
+    @staticmethod
+    def _strings(group: Any, name: str, values: Sequence[str]) -> None:
+        a = group.create_array(name, shape=(len(values),), chunks=(ROWS_PER_CHUNK,), dtype=str)
+        if len(values):
+            a[:] = np.asarray(values, dtype=object)
+        a.attrs.update(_STRINGS)
+
+    @staticmethod
+    def _scalar(group: Any, name: str, value: str) -> None:
+        a = group.create_array(name, shape=(), dtype=str)
+        a[()] = value
+        a.attrs.update({"encoding-type": "string", "encoding-version": "0.2.0"})
+
+    def _categorical(self, group: Any, name: str, categories: Sequence[str]) -> None:
+        g = group.create_group(name)
+        g.attrs.update(_CATEGORICAL)
+        self._strings(g, "categories", categories)
+        codes = g.create_array("codes", shape=(0,), chunks=(ROWS_PER_CHUNK,), dtype=np.int32)
+        codes.attrs.update(_ARRAY)
+
+    def append(self, frame: Any, slots: np.ndarray | None = None) -> None:
+        """Add the rows of one part (a DataFrame with the table's columns)."""
+        n = len(frame)
+        if n == 0:
+            return
+        lo, hi = self.rows, self.rows + n
+        g = self.group
+        x = g["X"]
+        x.resize((hi, len(self.var)))
+        if self.var:
+            x[lo:hi] = np.stack([frame[c].to_numpy(np.float64) for c in self.var], axis=1)
+        obs = g["obs"]
+        index = obs["_index"]
+        index.resize((hi,))
+        index[lo:hi] = np.asarray([str(i) for i in range(lo, hi)], dtype=object)
+        for name in self.obs_columns:
+            if name == "region":
+                values = np.zeros(n, np.int32)
+                target = obs["region/codes"]
+            elif name == "image":
+                values = np.asarray(slots, np.int32)
+                target = obs["image/codes"]
+            elif name == "image_index":
+                values = np.asarray(slots, np.int64)
+                target = obs[name]
+            else:
+                values = frame[name].to_numpy()
+                target = obs[name]
+            target.resize((hi,))
+            target[lo:hi] = values
+        self.rows = hi
+
+
+def physical_units(plan: Plan) -> dict[str, str]:
+    """Measurement columns that carry the input's unit, and that unit (area: unit^ndim)."""
+    unit = plan.image.unit
+    if not unit:
+        return {}
+    n = len(plan.image.spatial_shape)
+    out = {}
+    for column, _ in plan.table:
+        if column in ("area", "area_bbox", "area_convex", "area_filled"):
+            out[column] = f"{unit}^{n}"
+        elif column.startswith(
+            (
+                "centroid-",
+                "centroid_weighted-",
+                "equivalent_diameter",
+                "perimeter",
+                "axis_major",
+                "axis_minor",
+                "feret",
+            )
+        ):
+            out[column] = unit
+    return out
+
+
+__all__ = ["IDENTITY", "TableWriter", "physical_units"]

@@ -1,0 +1,313 @@
+"""Where a run computes, chosen by dask's own conventions, and how it reports progress.
+
+:func:`resolve` picks the scheduler in dask's order:
+
+1. what the caller says: ``scheduler=`` (``"threads"``, ``"processes"``, ``"sync"``,
+   a scheduler address such as ``tcp://10.0.0.5:8786``, or a
+   ``distributed.Client``), or ``scheduler_file=`` (a file written by ``dask
+   scheduler --scheduler-file`` or dask-mpi);
+2. ``dask.config``: ``dask.config.set(scheduler=...)``, then the current
+   ``distributed.Client`` if one exists in this process;
+3. ``dask.config``'s ``scheduler-address`` (the ``DASK_SCHEDULER_ADDRESS``
+   environment variable);
+4. local threads on every core dask sees (``dask.system.CPU_COUNT``: cgroup and
+   CPU-affinity limits included).
+
+:class:`Executor` computes lists of dask objects on it, one labelled phase at a
+time, driving :class:`~batchimg.workflow.progress.Progress` as each top-level task
+finishes, on a local scheduler and on a cluster alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._params import did_you_mean
+from ..errors import InputError, InvalidParameterError
+from .progress import Progress
+
+log = logging.getLogger("batchimg")
+
+#: Local scheduler names dask knows, and the name batchimg reports for each.
+LOCAL = {
+    "threads": "threads",
+    "threading": "threads",
+    "processes": "processes",
+    "multiprocessing": "processes",
+    "sync": "sync",
+    "synchronous": "sync",
+    "single-threaded": "sync",
+}
+_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://|^[\w.-]+:\d+$")
+
+
+@dataclass
+class Executor:
+    """A resolved scheduler: local (a dask get function) or a ``distributed.Client``.
+
+    Parameters
+    ----------
+    name : str
+        ``"threads"``, ``"processes"``, ``"sync"`` or ``"distributed"``.
+    workers : int or None
+        Local workers (threads or processes); None for a cluster.
+    client : distributed.Client or None
+        The client of a cluster run.
+    owned : bool
+        Whether batchimg opened the client (and closes it).
+    how : str
+        How it was chosen, in words (for the log and the run record).
+    """
+
+    name: str
+    workers: int | None = None
+    client: Any = None
+    owned: bool = False
+    how: str = ""
+    progress: Progress | None = None
+
+    @property
+    def distributed(self) -> bool:
+        """Whether tasks run on a dask.distributed cluster."""
+        return self.client is not None
+
+    @property
+    def dashboard(self) -> str | None:
+        """The cluster's dashboard link, when it has one."""
+        if self.client is None:
+            return None
+        try:
+            return self.client.dashboard_link
+        except Exception:  # no dashboard (started with --no-dashboard)
+            return None
+
+    def describe(self) -> str:
+        """The scheduler in words: ``threads (2 workers)``, ``distributed tcp://...``."""
+        if self.client is not None:
+            try:
+                n = len(self.client.scheduler_info()["workers"])
+            except Exception:  # the scheduler went away
+                n = "?"
+            return f"distributed {self.client.scheduler.address} ({n} workers)"
+        return f"{self.name} ({self.workers} workers)" if self.workers else self.name
+
+    def compute(self, objs: Sequence[Any], *, label: str, unit: str = "task") -> list:
+        """Compute ``objs`` together; report each finished one as a unit of ``label``.
+
+        Returns the results in order.
+        """
+        objs = list(objs)
+        if not objs:
+            return []
+        progress = self.progress or Progress(enabled=False)
+        progress.start(label, len(objs), unit)
+        try:
+            if self.client is not None:
+                return self._compute_distributed(objs, progress)
+            return self._compute_local(objs, progress)
+        finally:
+            progress.finish()
+
+    def _compute_local(self, objs: list, progress: Progress) -> list:
+        import dask
+        from dask.base import named_schedulers
+        from dask.callbacks import Callback
+
+        keys = {o.key for o in objs if hasattr(o, "key")}
+
+        class _Count(Callback):
+            def _posttask(self, key, result, dsk, state, id):  # noqa: D102 (dask hook)
+                if key in keys:
+                    progress.advance()
+
+        # the scheduler function itself, not its name: given a name, dask imports
+        # distributed (0.4 s) to look for a client on every compute
+        kw: dict[str, Any] = {"scheduler": named_schedulers[self.name]}
+        if self.workers and self.name in ("threads", "processes"):
+            kw["num_workers"] = self.workers
+        with _Count():
+            return list(dask.compute(*objs, **kw))
+
+    def _compute_distributed(self, objs: list, progress: Progress) -> list:
+        from distributed import as_completed
+
+        futures = self.client.compute(objs)
+        for _ in as_completed(futures, loop=self.client.loop):
+            progress.advance()
+        return list(self.client.gather(futures))
+
+    def close(self) -> None:
+        """Close the client if batchimg opened it."""
+        if self.client is not None and self.owned:
+            self.client.close()
+            self.client = None
+
+
+def _connect(address: str | None = None, scheduler_file: str | None = None, how: str = ""):
+    from distributed import Client
+
+    try:
+        if scheduler_file is not None:
+            client = Client(scheduler_file=scheduler_file, timeout="10s", set_as_default=False)
+        else:
+            client = Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        where = f"the scheduler file {scheduler_file!r}" if scheduler_file else repr(address)
+        raise InputError(
+            f"scheduler must be a running dask scheduler; could not connect to {where}: "
+            f"{' '.join(str(exc).split())}"
+        ) from exc
+    return Executor("distributed", None, client, True, how)
+
+
+def _current_client():
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import default_client
+
+    try:
+        return default_client()
+    except ValueError:  # no client in this process
+        return None
+
+
+def resolve(
+    scheduler: Any = None, *, scheduler_file: str | None = None, workers: int | None = None
+) -> Executor:
+    """Choose where a run computes, in dask's order (see the module docstring).
+
+    Parameters
+    ----------
+    scheduler : str or distributed.Client, optional
+        ``"threads"``, ``"processes"``, ``"sync"``, a scheduler address, or a client.
+    scheduler_file : str, optional
+        A dask scheduler file (``dask scheduler --scheduler-file``, dask-mpi).
+    workers : int, optional
+        Local threads or processes; default every core dask sees.
+
+    Returns
+    -------
+    Executor
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown scheduler name, both ``scheduler`` and ``scheduler_file``, a
+        file passed as ``scheduler``, or ``workers`` with a cluster.
+    InputError
+        When the scheduler cannot be reached.
+    """
+    import dask
+    from dask.system import CPU_COUNT
+
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise InvalidParameterError(f"workers must be an integer >= 1; got {workers!r}.")
+    if scheduler is not None and scheduler_file is not None:
+        raise InvalidParameterError(
+            f"give scheduler or scheduler_file, not both; got scheduler={scheduler!r} and "
+            f"scheduler_file={scheduler_file!r}."
+        )
+    if scheduler_file is not None:
+        if not os.path.isfile(scheduler_file):
+            raise InputError(
+                f"scheduler_file must be a scheduler file written by 'dask scheduler "
+                f"--scheduler-file'; {scheduler_file!r} does not exist."
+            )
+        return _cluster(
+            _connect(scheduler_file=scheduler_file, how=f"scheduler file {scheduler_file}"), workers
+        )
+    if scheduler is not None and not isinstance(scheduler, str):
+        if hasattr(scheduler, "scheduler") and hasattr(scheduler, "compute"):
+            return _cluster(
+                Executor("distributed", None, scheduler, False, "the given client"), workers
+            )
+        raise InvalidParameterError(
+            f"scheduler must be a name, an address or a distributed.Client; got "
+            f"{type(scheduler).__name__}."
+        )
+    cores = int(CPU_COUNT)
+    if isinstance(scheduler, str):
+        return _named(scheduler, workers, cores, "the scheduler option")
+    configured = dask.config.get("scheduler", None)
+    if configured is not None:
+        if isinstance(configured, str):
+            if configured in ("dask.distributed", "distributed"):
+                client = _current_client()
+                if client is None:
+                    raise InputError(
+                        "dask.config says scheduler='distributed', but this process has no "
+                        "distributed.Client; create one or pass a scheduler address."
+                    )
+                return _cluster(
+                    Executor("distributed", None, client, False, "the current distributed.Client"),
+                    workers,
+                )
+            return _named(configured, workers, cores, "dask.config 'scheduler'")
+        if hasattr(configured, "scheduler") and hasattr(configured, "compute"):
+            return _cluster(
+                Executor("distributed", None, configured, False, "the client in dask.config"),
+                workers,
+            )
+        # a get function set with dask.config.set(scheduler=dask.threaded.get)
+        name = {
+            "dask.threaded": "threads",
+            "dask.multiprocessing": "processes",
+            "dask.local": "sync",
+        }.get(getattr(configured, "__module__", ""), None)
+        if name is not None:
+            return Executor(
+                name, workers or cores if name != "sync" else None, how="dask.config 'scheduler'"
+            )
+    client = _current_client()
+    if client is not None:
+        return _cluster(
+            Executor("distributed", None, client, False, "the current distributed.Client"), workers
+        )
+    address = dask.config.get("scheduler-address", None)
+    if address:
+        return _cluster(_connect(address, how="dask.config 'scheduler-address'"), workers)
+    return Executor("threads", workers or cores, how="local threads (the default)")
+
+
+def _cluster(ex: Executor, workers: int | None) -> Executor:
+    if workers is not None:
+        ex.close()
+        raise InvalidParameterError(
+            f"workers sets local threads or processes; got workers={workers} with a cluster "
+            f"({ex.how}). Hint: size the cluster with 'dask worker --nworkers'."
+        )
+    return ex
+
+
+def _named(name: str, workers: int | None, cores: int, how: str) -> Executor:
+    if name in LOCAL:
+        local = LOCAL[name]
+        return Executor(local, None if local == "sync" else workers or cores, how=how)
+    if os.path.isfile(name) or name.endswith(".json"):
+        raise InvalidParameterError(
+            f"scheduler must be a scheduler name or address; got the file {name!r}. Hint: "
+            "pass a scheduler file with --scheduler-file (scheduler_file=)."
+        )
+    if _ADDRESS.match(name):
+        if workers is not None:
+            raise InvalidParameterError(
+                f"workers sets local threads or processes; got workers={workers} with the "
+                f"cluster {name!r}. Hint: size the cluster with 'dask worker --nworkers'."
+            )
+        return _connect(name, how=how)
+    choices = ["threads", "processes", "sync"]
+    raise InvalidParameterError(
+        f"scheduler must be one of {', '.join(map(repr, choices))} or a scheduler address "
+        f"like 'tcp://127.0.0.1:8786'; got {name!r}.{did_you_mean(name, choices)}"
+    )
+
+
+__all__ = ["Executor", "LOCAL", "resolve"]

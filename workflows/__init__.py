@@ -1,0 +1,1 @@
+"""The bundled workflows (YAML), shipped as package data ``batchimg.workflows``."""
