@@ -267,7 +267,13 @@ def _verbosity(f):
     show_default=True,
     help="Read attempts after a failed one before a file counts as failed.",
 )
-@click.option("--report/--no-report", "report", default=False, help="Write report.html.")
+@click.option(
+    "--report/--no-report",
+    "report",
+    default=True,
+    show_default=True,
+    help="Write DIR/report.html (rebuild it later with batchimg report DIR).",
+)
 @_verbosity
 @_debug
 @click.pass_context
@@ -452,6 +458,19 @@ def preview(workflow, image, plane, output, **kw) -> None:
 
 
 @main.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@_verbosity
+@_debug
+def report(directory, verbose, quiet) -> None:
+    """Write (again) DIRECTORY/report.html from a finished run's outputs."""
+    from .workflow.report import rebuild_report
+
+    _logging(verbose, quiet)
+    path = rebuild_report(directory)
+    click.echo(f"report written to {path}")
+
+
+@main.command()
 @click.option(
     "--output",
     "-o",
@@ -480,7 +499,7 @@ def demo(output, verbose, quiet) -> None:
             run_workflow(
                 wf, data["volume"], dest, raw_shape=shape, raw_dtype="uint8", progress=not quiet
             )
-        click.echo(f"{wf.name}: {dest}")
+        click.echo(f"{wf.name}: {os.path.join(dest, 'report.html')}")
     click.echo(f"demo data in {os.path.join(output, 'data')}")
 
 

@@ -192,8 +192,19 @@ def test_label_is_lazy_and_named_deterministically():
     assert labels.name == labels2.name
 
 
-def test_upstream_runs_once_per_block():
-    """Labelling a lazy pipeline computes each upstream block exactly once."""
+def _output(key, names) -> bool:
+    name = key[0] if isinstance(key, tuple) else key
+    return name in names or str(name).startswith("finalize")  # the results themselves
+
+
+def test_no_block_is_held_from_the_first_pass_to_the_last():
+    """Labelling a lazy pipeline computes each upstream block once per pass, holding none.
+
+    Keeping the local labels (or the input blocks) until the resolve would hold a block
+    per block of the whole image; each output block is labelled again instead.
+    """
+    from dask.callbacks import Callback
+
     calls = []
 
     def smooth(block):
@@ -203,8 +214,29 @@ def test_upstream_runs_once_per_block():
     image = da.from_array(np.random.default_rng(0).random((40, 40)), chunks=10)
     mask = image.map_blocks(smooth, dtype=float, meta=np.empty((0, 0))) > 0.5
     labels, n = L.label(mask)
-    dask.compute(labels, n)
-    assert len(calls) == image.npartitions
+    held, peak = {}, [0]
+
+    class Watch(Callback):
+        def _posttask(self, key, result, dsk, state, id):
+            held.update(
+                {
+                    k: getattr(v, "nbytes", 0)
+                    for k, v in state["cache"].items()
+                    if not _output(k, {labels.name, n.name})
+                }
+            )
+            for k in list(held):
+                if k not in state["cache"]:
+                    del held[k]
+            peak[0] = max(peak[0], sum(held.values()))
+
+    with Watch():
+        out, count = dask.compute(labels, n, scheduler="sync")
+    assert len(calls) == 2 * image.npartitions  # the first pass, and each output block
+    np.testing.assert_array_equal(out, ndi.label(ndi.uniform_filter(image.compute(), 1) > 0.5)[0])
+    # besides the outputs, at most a few blocks at a time (the whole image's labels would
+    # be 40 x 40 x 4 = 6400 bytes, its input 40 x 40 x 8 = 12800)
+    assert peak[0] <= 4 * 10 * 10 * 8
 
 
 def test_graph_grows_linearly_with_blocks():

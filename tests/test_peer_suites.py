@@ -8,7 +8,10 @@ or a known failure (peers/known_failures.py, strict).
 
 from __future__ import annotations
 
+import io
+import subprocess
 import sys
+import tarfile
 import types
 
 import dask.array as da
@@ -174,13 +177,13 @@ def test_swap_from_a_private_module_and_unswapped_names():
     assert package.ndmeasure.find_objects is not sys.modules["dask_image.ndmeasure"].find_objects
 
 
-def testeager_wrapper_chunks_images_and_computes(monkeypatch):
+def test_eager_wrapper_chunks_images_and_computes(monkeypatch):
     monkeypatch.setattr(swap, "RECORD", {})
     seen = {}
 
     def ours(image, size=None, footprint=None, *, mode="reflect", labels=None):
         seen.update(image=image, size=size, footprint=footprint, mode=mode)
-        return image + 1, da.zeros((), int)
+        return image + 1, da.zeros((), dtype=np.int64)
 
     def peer(input, size=None, footprint=None, output=None, mode="reflect"):
         return np.asarray(input) + 1, np.int64(0)
@@ -197,7 +200,7 @@ def testeager_wrapper_chunks_images_and_computes(monkeypatch):
     assert swap.RECORD["t.py::chunks"] == {"calls": {"batchimg:f"}, "notes": []}
 
 
-def testeager_wrapper_notes_how_ours_differs(monkeypatch):
+def test_eager_wrapper_notes_how_ours_differs(monkeypatch):
     def peer(input):
         if input.ndim == 0:
             raise RuntimeError("no 0-d")
@@ -251,7 +254,9 @@ def test_fails_both():
 """
 
 
-def test_harness_runs_a_suite_both_ways(tmp_path):
+def test_harness_runs_a_suite_both_ways(tmp_path, monkeypatch):
+    monkeypatch.setenv("BATCHIMG_PEER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("BATCHIMG_PEER_RERUN", raising=False)
     peer = tmp_path / "peer"
     peer.mkdir()
     (peer / "test_peer.py").write_text(_PEER_TESTS, encoding="utf-8")
@@ -279,3 +284,50 @@ def test_harness_runs_a_suite_both_ways(tmp_path):
     known = {"test_peer.py::test_is_scipy_itself": "identity"}
     assert not harness.compare(unit, original, swapped, {}, known).problems()
     assert "2 failed, 1 passed" in swapped.log
+    rerun = subprocess.run(
+        ["sh", str(tmp_path / "batchimg" / "rerun.sh"), "-k", "same_answer"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert rerun.returncode == 0 and "1 passed, 2 deselected" in rerun.stdout, rerun.stdout
+    again = harness.run(unit, "original", tmp_path / "again")
+    assert again.cached and not original.cached and again.tests == original.tests
+    (peer / "test_peer.py").write_text(_PEER_TESTS + "\n\ndef test_new():\n    pass\n")
+    changed = harness.run(unit, "original", tmp_path / "changed")
+    assert not changed.cached and "test_peer.py::test_new" in changed.passed()
+
+
+def _sdist(path, members):
+    with tarfile.open(path, "w:gz") as tar:
+        for name, text in members.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def test_sdist_unpacks_only_the_tests_of_a_cached_archive(tmp_path, monkeypatch):
+    monkeypatch.setenv("BATCHIMG_PEER_CACHE", str(tmp_path))
+    _sdist(
+        tmp_path / "peer_dist-1.0.tar.gz",
+        {
+            "peer_dist-1.0/PKG-INFO": "Name: peer-dist\n",
+            "peer_dist-1.0/tests/test_a.py": "def test_a():\n    pass\n",
+            "peer_dist-1.0/src/peer/big.c": "int main;\n",
+        },
+    )
+    top = suites.sdist("peer-dist", "1.0")
+    assert top == tmp_path / "peer_dist-1.0"
+    assert sorted(p.relative_to(top).as_posix() for p in top.rglob("*") if p.is_file()) == [
+        "PKG-INFO",
+        "tests/test_a.py",
+    ]
+    assert suites.sdist("peer-dist", "1.0") == top  # the unpacked copy answers
+
+
+def test_sdist_refuses_an_archive_that_is_no_source_distribution(tmp_path, monkeypatch):
+    monkeypatch.setenv("BATCHIMG_PEER_CACHE", str(tmp_path))
+    _sdist(tmp_path / "peer_dist-2.0.tar.gz", {"peer_dist-2.0/tests/test_a.py": ""})
+    with pytest.raises(suites.SourceUnavailable, match="is not a source distribution"):
+        suites.sdist("peer-dist", "2.0")

@@ -70,13 +70,17 @@ def write_table(df: pd.DataFrame | Mapping[str, Any], path: str | os.PathLike) -
 _APPENDABLE = (".csv", ".gz", ".tsv", ".txt")
 
 
-def write_table_parts(parts: Iterable[pd.DataFrame], path: str | os.PathLike) -> tuple[str, int]:
+def write_table_parts(
+    parts: Iterable[pd.DataFrame], path: str | os.PathLike, schema: Any = None
+) -> tuple[str, int]:
     """Write a table given as consecutive parts, holding one part in memory at a time.
 
     Atomic like :func:`write_table` (a temporary file, flushed, then renamed). CSV
     parts are appended under one header; Parquet parts become row groups of one
-    file. The first part fixes the columns (an empty first part writes just them).
-    Compressed CSV other than gzip is written whole (the parts concatenated).
+    file. The first part fixes the columns (an empty first part writes just them),
+    or ``schema`` (a :class:`pyarrow.Schema`) does: every Parquet part then has its
+    types, empty parts too. Compressed CSV other than gzip is written whole (the
+    parts concatenated).
 
     Returns
     -------
@@ -98,9 +102,9 @@ def write_table_parts(parts: Iterable[pd.DataFrame], path: str | os.PathLike) ->
             writer = None
             try:
                 for part in parts:
-                    t = pa.Table.from_pandas(part, preserve_index=False)
+                    t = pa.Table.from_pandas(part, schema=schema, preserve_index=False)
                     if writer is None:
-                        writer = pq.ParquetWriter(tmp, t.schema)
+                        writer = pq.ParquetWriter(tmp, schema if schema is not None else t.schema)
                     writer.write_table(t.cast(writer.schema))
                     rows += len(part)
             finally:

@@ -269,6 +269,28 @@ def pick(resolved, i):
     return resolved[1][i]
 
 
+def block_summary(block, *seed, structure, start, shape, by_value):
+    """What the resolve needs of a block: its summary and faces (not its local labels)."""
+    _, small, faces = label_block(
+        block, *seed, structure=structure, start=start, shape=shape, by_value=by_value
+    )
+    return small, faces
+
+
+def local_labels(block, *, structure, by_value):
+    """A block's local labels, as :func:`label_block` finds them."""
+    if by_value:
+        from skimage.measure import label as sk_label
+
+        return sk_label(block, background=0, connectivity=block.ndim).astype(np.int32)
+    return ndi.label(block, structure)[0]
+
+
+def relabel_block(block, mapping, *, structure, by_value):
+    """The block's output: its local labels (found again) mapped through ``mapping``."""
+    return mapping[local_labels(block, structure=structure, by_value=by_value)]
+
+
 def apply_map(local, mapping):
     return mapping[local]
 
@@ -289,13 +311,20 @@ def connected(
     """Build the graph: per-block labels, face pairs, one resolve, per-block maps.
 
     Returns the mapped image (``mapping[local]`` per block) and the component
-    count as a 0-d dask array.
+    count as a 0-d dask array. The local labels are not kept from the first pass to
+    the last (that would hold a label block per block of the whole image until the
+    resolve): each output block labels its input block again, read from a clone of
+    the input's graph, so that no input block is held either; memory stays set by
+    the block size, at the cost of reading (or computing) the input twice.
     """
+    from dask.graph_manipulation import clone
+
     ndim = x.ndim
     if seed is not None:
         seed = seed.rechunk(x.chunks)
+    again = clone(x, seed="relabel")
     token = tokenize(x.name, structure, kind, by_value, None if seed is None else seed.name)
-    blk, loc, small, face = (f"{kind}-{s}-{token}" for s in ("block", "local", "summary", "faces"))
+    blk, small, face = (f"{kind}-{s}-{token}" for s in ("block", "summary", "faces"))
     pair, res, mp, out, num = (f"{kind}-{s}-{token}" for s in ("pairs", "resolve", "map", "", "n"))
     out = f"{kind}-{token}"
     layout = list(block_offsets(x.chunks))
@@ -306,23 +335,23 @@ def connected(
     for idx, start in layout:
         args = [(x.name, *idx)] + ([(seed.name, *idx)] if seed is not None else [])
         func = functools.partial(
-            label_block, structure=structure, start=start, shape=x.shape, by_value=by_value
+            block_summary, structure=structure, start=start, shape=x.shape, by_value=by_value
         )
         dsk[(blk, *idx)] = (func, *args)
-        dsk[(loc, *idx)] = (operator.getitem, (blk, *idx), 0)
-        dsk[(small, *idx)] = (operator.getitem, (blk, *idx), 1)
-        dsk[(face, *idx)] = (operator.getitem, (blk, *idx), 2)
+        dsk[(small, *idx)] = (operator.getitem, (blk, *idx), 0)
+        dsk[(face, *idx)] = (operator.getitem, (blk, *idx), 1)
     pair_keys, pair_blocks = pair_tasks(dsk, pair, x.numblocks, offsets, face, face_pairs)
     dsk[(res, 0)] = (
         functools.partial(resolver, pair_blocks=pair_blocks, dtype=dtype),
         [(small, *idx) for idx in grid],
         pair_keys,
     )
+    relabel = functools.partial(relabel_block, structure=structure, by_value=by_value)
     for idx in grid:
         dsk[(mp, *idx)] = (pick, (res, 0), flat[idx])
-        dsk[(out, *idx)] = (apply_map, (loc, *idx), (mp, *idx))
+        dsk[(out, *idx)] = (relabel, (again.name, *idx), (mp, *idx))
     dsk[(num,)] = (operator.getitem, (res, 0), 0)
-    deps = [x] + ([seed] if seed is not None else [])
+    deps = [x, again] + ([seed] if seed is not None else [])
     graph = HighLevelGraph.from_collections(out, dsk, dependencies=deps)
     result = da.Array(graph, out, chunks=x.chunks, dtype=dtype, meta=np.empty((0,) * ndim, dtype))
     ngraph = HighLevelGraph.from_collections(num, dsk, dependencies=deps)

@@ -209,8 +209,9 @@ class ResultZarr:
             group = root.require_group(layer.group) if layer.group else root
             create_array(group, "0", layer.shape, layer.chunks, layer.dtype, layer.axes)
         self._group = root
-        for layer in self.layers.values():
-            self._write_metadata(layer, 1)
+        # the OME metadata is written when the levels are known (finish); its writer
+        # takes a second to import, so that happens meanwhile
+        prefetch_ome_writer()
 
     def open(self) -> None:
         """Open an existing result.zarr (to resume)."""
@@ -348,6 +349,13 @@ class ResultZarr:
         """Write the multiscales metadata of every layer with all its levels."""
         for layer in self.layers.values():
             self._write_metadata(layer, len(layer.levels), n_labels)
+
+
+def prefetch_ome_writer() -> None:
+    """Import ome-zarr-py's writer in a background thread (it costs about a second)."""
+    import threading
+
+    threading.Thread(target=_ome_writer, name="batchimg-import-ome", daemon=True).start()
 
 
 @functools.cache

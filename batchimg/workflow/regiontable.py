@@ -15,8 +15,9 @@
   "instance_key": "label"}``; ``uns["batchimg"]`` records the units of the physical
   measurements.
 
-It is written a part of rows at a time, as the table file is: every array grows by
-a part (no part is held after it is written).
+It is written as the table file is, a part of rows at a time: the arrays are made at
+their final size (the parts' row counts are known from their metadata) and filled a
+whole chunk of rows at a time, so memory holds at most one chunk of rows.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class TableWriter:
         result.zarr's root group.
     plan : Plan
         The plan (its table's columns and dtypes).
+    rows : int
+        The table's number of rows (the arrays are made at that size).
     images : sequence of str, optional
         A collection's files, in slot order (the ``image`` categories).
     units : dict, optional
@@ -64,9 +67,17 @@ class TableWriter:
     """
 
     def __init__(
-        self, group: Any, plan: Plan, images: Sequence[str] | None = None, units: dict | None = None
+        self,
+        group: Any,
+        plan: Plan,
+        rows: int,
+        images: Sequence[str] | None = None,
+        units: dict | None = None,
     ) -> None:
         columns = [c for c, _ in plan.table]
+        self.total = int(rows)
+        self.buffer: list[tuple[Any, Any]] = []
+        self.buffered = 0
         self.obs_columns = ["region", *(c for c in IDENTITY if c in columns)]
         if images is not None:
             self.obs_columns.append("image_index")
@@ -80,19 +91,21 @@ class TableWriter:
         g.attrs.update(_ANNDATA)
         self.group = g
         n = len(self.var)
-        x = g.create_array("X", shape=(0, n), chunks=(ROWS_PER_CHUNK, max(n, 1)), dtype="f8")
+        total = self.total
+        x = g.create_array("X", shape=(total, n), chunks=(ROWS_PER_CHUNK, max(n, 1)), dtype="f8")
         x.attrs.update(_ARRAY)
         obs = g.create_group("obs")
         obs.attrs.update(_dataframe("_index", self.obs_columns))
-        self._strings(obs, "_index", [])
+        index = obs.create_array("_index", shape=(total,), chunks=(ROWS_PER_CHUNK,), dtype=str)
+        index.attrs.update(_STRINGS)
         for name in self.obs_columns:
             if name == "region":
-                self._categorical(obs, name, ["labels"])
+                self._categorical(obs, name, ["labels"], total)
             elif name == "image":
-                self._categorical(obs, name, self.images or [])
+                self._categorical(obs, name, self.images or [], total)
             else:
                 dtype = np.int64 if name == "image_index" else self.dtypes[name]
-                a = obs.create_array(name, shape=(0,), chunks=(ROWS_PER_CHUNK,), dtype=dtype)
+                a = obs.create_array(name, shape=(total,), chunks=(ROWS_PER_CHUNK,), dtype=dtype)
                 a.attrs.update(_ARRAY)
         var = g.create_group("var")
         var.attrs.update(_dataframe("_index", []))
@@ -129,43 +142,71 @@ class TableWriter:
         a[()] = value
         a.attrs.update({"encoding-type": "string", "encoding-version": "0.2.0"})
 
-    def _categorical(self, group: Any, name: str, categories: Sequence[str]) -> None:
+    def _categorical(self, group: Any, name: str, categories: Sequence[str], total: int) -> None:
         g = group.create_group(name)
         g.attrs.update(_CATEGORICAL)
         self._strings(g, "categories", categories)
-        codes = g.create_array("codes", shape=(0,), chunks=(ROWS_PER_CHUNK,), dtype=np.int32)
+        codes = g.create_array("codes", shape=(total,), chunks=(ROWS_PER_CHUNK,), dtype=np.int32)
         codes.attrs.update(_ARRAY)
 
     def append(self, frame: Any, slots: np.ndarray | None = None) -> None:
         """Add the rows of one part (a DataFrame with the table's columns)."""
-        n = len(frame)
-        if n == 0:
+        if len(frame) == 0:
             return
+        columns = {c: frame[c].to_numpy() for c in [*self.var, *self.obs_columns]
+                   if c in frame}  # fmt: skip
+        self.buffer.append((columns, None if slots is None else np.asarray(slots)))
+        self.buffered += len(frame)
+        while self.buffered >= ROWS_PER_CHUNK:
+            self._flush(ROWS_PER_CHUNK)
+
+    def close(self) -> None:
+        """Write the rows still buffered; check the table has the rows it was made for."""
+        while self.buffered:
+            self._flush(self.buffered)
+        if self.rows != self.total:
+            raise AssertionError(f"the region table got {self.rows} rows, not {self.total}")
+
+    def _take(self, n: int) -> tuple[dict, Any]:
+        """The next ``n`` buffered rows, as whole columns."""
+        taken, slots, need = [], [], n
+        while need:
+            columns, sl = self.buffer[0]
+            k = len(next(iter(columns.values())))
+            if k <= need:
+                self.buffer.pop(0)
+                taken.append(columns)
+                slots.append(sl)
+                need -= k
+            else:
+                taken.append({c: v[:need] for c, v in columns.items()})
+                slots.append(None if sl is None else sl[:need])
+                self.buffer[0] = ({c: v[need:] for c, v in columns.items()},
+                                  None if sl is None else sl[need:])  # fmt: skip
+                need = 0
+        self.buffered -= n
+        merged = {c: np.concatenate([t[c] for t in taken]) for c in taken[0]}
+        merged_slots = None if slots[0] is None else np.concatenate(slots)
+        return merged, merged_slots
+
+    def _flush(self, n: int) -> None:
+        """Write the next ``n`` rows (a whole chunk, or the last rows) to every array."""
+        columns, slots = self._take(n)
         lo, hi = self.rows, self.rows + n
         g = self.group
-        x = g["X"]
-        x.resize((hi, len(self.var)))
         if self.var:
-            x[lo:hi] = np.stack([frame[c].to_numpy(np.float64) for c in self.var], axis=1)
+            g["X"][lo:hi] = np.stack([columns[c].astype(np.float64) for c in self.var], axis=1)
         obs = g["obs"]
-        index = obs["_index"]
-        index.resize((hi,))
-        index[lo:hi] = np.asarray([str(i) for i in range(lo, hi)], dtype=object)
+        obs["_index"][lo:hi] = np.asarray([str(i) for i in range(lo, hi)], dtype=object)
         for name in self.obs_columns:
             if name == "region":
-                values = np.zeros(n, np.int32)
-                target = obs["region/codes"]
+                obs["region/codes"][lo:hi] = np.zeros(n, np.int32)
             elif name == "image":
-                values = np.asarray(slots, np.int32)
-                target = obs["image/codes"]
+                obs["image/codes"][lo:hi] = slots.astype(np.int32)
             elif name == "image_index":
-                values = np.asarray(slots, np.int64)
-                target = obs[name]
+                obs[name][lo:hi] = slots.astype(np.int64)
             else:
-                values = frame[name].to_numpy()
-                target = obs[name]
-            target.resize((hi,))
-            target[lo:hi] = values
+                obs[name][lo:hi] = columns[name]
         self.rows = hi
 
 

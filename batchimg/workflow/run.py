@@ -53,7 +53,8 @@ class RunOptions:
 
     Outputs: ``save`` (more step outputs to keep), ``table`` (the table's file name:
     ``measurements.csv``, ``measurements.parquet``...), ``table_format`` (``csv`` or
-    ``parquet`` when ``table`` is not given), ``report`` (write ``report.html``),
+    ``parquet`` when ``table`` is not given), ``report`` (write ``report.html``; default
+    True),
     ``overwrite`` (replace entries batchimg did not write).
 
     Reliability: ``resume`` (continue the interrupted run in the folder; a complete
@@ -81,7 +82,7 @@ class RunOptions:
     save: Sequence[str] | None = None
     table: str | None = None
     table_format: str | None = None
-    report: bool = False
+    report: bool = True
     overwrite: bool = False
     resume: bool = False
     verify: bool = False

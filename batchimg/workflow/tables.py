@@ -78,9 +78,11 @@ def write_tables(
 
     writer = None
     if group is not None:
-        writer = TableWriter(
-            group, plan, images if plan.kind == "collection" else None, physical_units(plan)
-        )
+        import pyarrow.parquet as pq
+
+        rows = sum(pq.read_metadata(p).num_rows for p in engine.parts)
+        images = images if plan.kind == "collection" else None
+        writer = TableWriter(group, plan, rows, images, physical_units(plan))
 
     def frames():
         for frame, slots in _frames(plan, engine):
@@ -88,7 +90,9 @@ def write_tables(
                 writer.append(frame, slots)
             yield frame
 
-    _, rows = write_table_parts(frames(), path)
+    _, rows = write_table_parts(frames(), path, schema=arrow_schema(plan))
+    if writer is not None:
+        writer.close()
     return rows
 
 

@@ -570,13 +570,14 @@ class VolumeRun:
         arrays = self._sink_arrays(stage, axes, want, extra_need)
         target = self._store_for(last.name)
         self.stores[last.name] = target
+        stack = bool(axes)
         also = []
         for name in saved:
             st = self._store_for(name)
             self.stores[name] = st
-            also.append((arrays[name], _FlatTarget(st.path, st.batch, self.plan.outputs[name])))
-        stack = bool(axes)
-        flat_out = _FlatTarget(target.path, target.batch, out)
+            sizes = self.plan.outputs[name].batch_shape
+            also.append((arrays[name], _FlatTarget(st.path, sizes, stacked=stack)))
+        flat_out = _FlatTarget(target.path, out.batch_shape, stacked=stack)
         journal = os.path.join(self.work, f"stage{k}")
         self._say_resumed(k, journal, len(list(self._grid(axes))))
         cache = self._cache(k, arrays[s.source])
@@ -686,7 +687,10 @@ class VolumeRun:
         s = self.plan.steps[stage.step - 1]
         out = self.plan.outputs[s.name]
         src = self.stores[s.source]
+        stack = bool(out.batch)
         labels = _flat_dask(src.path, self.plan.outputs[s.source], self.block)
+        if not stack:
+            labels = labels[0]
         intensity = None
         if s.intensity:
             arrays = self._sink_arrays(replace(stage, computes=()), out.batch, [s.intensity])
@@ -696,12 +700,12 @@ class VolumeRun:
         filter_store(
             labels,
             s.params["where"],
-            out=_FlatTarget(target.path, target.batch, out),
+            out=_FlatTarget(target.path, out.batch_shape, stacked=stack),
             intensity=intensity,
             spacing=self.plan.image.scale,
             compute=self.executor.compute,
             journal=os.path.join(self.work, f"stage{k}"),
-            stack=bool(out.batch),
+            stack=stack,
             name=f"stage {k + 1}: step {s.number} {s.op}",
         )
         if self.plan.labels == s.name:
@@ -785,50 +789,32 @@ class VolumeRun:
 
 
 class _FlatTarget:
-    """A zarr array of shape ``batch + spatial`` seen as ``(images, *spatial)`` by a sink.
+    """A zarr array of shape ``batch + spatial`` as a two-pass sink sees it.
 
-    Sinks write ``target[region]`` with region ``(image slice, *spatial slices)``
-    (axis 0 flattened over the batch axes; no axis 0 without batch axes).
+    With ``stacked``, sinks write ``target[region]`` with region ``(image slice,
+    *spatial slices)``: axis 0 runs over the batch indices, flattened (one image per
+    chunk), whatever batch axes the array has (none: one image). Without, regions are
+    the array's own.
     """
 
-    def __init__(self, path: str, batch: str, out: Output | None, flat: bool = False) -> None:
+    def __init__(self, path: str, sizes: tuple[int, ...], stacked: bool) -> None:
         self.path = path
-        self.batch = batch
-        self.sizes = None if out is None else out.batch_shape
-        self.flat = flat or not batch
+        self.sizes = tuple(sizes)
+        self.stacked = stacked
 
     def _index(self, region):
-        if self.flat:
+        if not self.stacked:
             return region
-        b = region[0].start
-        idx = np.unravel_index(b, self.sizes)
+        idx = np.unravel_index(region[0].start, self.sizes) if self.sizes else ()
         return tuple(int(i) for i in idx) + tuple(region[1:])
 
     def __setitem__(self, region, value):
         arr = _zarr(self.path, "r+")
-        if self.flat:
-            arr[region] = value
-        else:
-            arr[self._index(region)] = value[0]
+        arr[self._index(region)] = value[0] if self.stacked else value
 
     def __getitem__(self, region):
-        return _zarr(self.path)[self._index(region)]
-
-    @property
-    def shape(self):
-        return _zarr(self.path).shape
-
-    @property
-    def dtype(self):
-        return _zarr(self.path).dtype
-
-    @property
-    def chunks(self):
-        return _zarr(self.path).chunks
-
-    @property
-    def ndim(self):
-        return len(self.shape)
+        value = _zarr(self.path)[self._index(region)]
+        return value[None] if self.stacked else value
 
 
 def _flat_dask(path: str, out: Output, block: tuple, like: Output | None = None):

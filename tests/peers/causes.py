@@ -14,7 +14,7 @@ _WHO = r"(scipy|skimage)"
 def clean(text: str, limit: int = 70) -> str:
     text = re.sub(r"batchimg\.errors\.", "", text)
     text = re.sub(r"; got .*", "", text)
-    text = re.sub(r"\(\d+\)", "(n)", text)
+    text = re.sub(r"\((\d+)\)", "(n)", text)
     text = re.sub(r"\b\d+(\.\d+)?\b", "n", text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -54,6 +54,10 @@ def cause(entry: dict | None) -> str:
     found = re.search(r"Regex pattern did not match.*?Expected regex: '([^']*)'", message)
     if found:
         return f"error message differs (expected match {found.group(1)!r})"
+    for note in notes:
+        found = re.search(rf"ours returns where {_WHO} raises (\w+)", note)
+        if found:
+            return f"no error where {found.group(1)} raises {found.group(2)}"
     found = re.search(r"DID NOT RAISE <class '(\w+\.)*(\w+)'>|DID NOT RAISE (\w+)", message)
     if found:
         what = found.group(2) or found.group(3)
@@ -62,9 +66,6 @@ def cause(entry: dict | None) -> str:
         found = re.search(rf"ours raises (\w+) where {_WHO} returns \((.*)\)", note)
         if found:
             return f"refuses what {found.group(2)} accepts: {clean(found.group(3))}"
-        found = re.search(rf"ours returns where {_WHO} raises (\w+)", note)
-        if found:
-            return f"no error where {found.group(1)} raises {found.group(2)}"
     for note in notes:
         found = re.search(r"^\w+: (.*)", note)
         if found and "computing ours" not in note:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 _ORDER = "test_dask_image/test_ndfilters/test__order.py::test_order_filter_params"
 _MORPH = "test_dask_image/test_ndmorph/test_ndmorph.py"
+_FIND = "test_dask_image/test_ndmeasure/test_find_objects.py"
 
 _SCIPY_ACCEPTS_FLOAT_SIZE = (
     "dask-image refuses a float size (TypeError); scipy's minimum/maximum_filter accept size=1.0"
@@ -23,6 +24,11 @@ _SCIPY_ACCEPTS_FLOAT_SIZE = (
 _SCIPY_ACCEPTS_ORIGIN = (
     "dask-image refuses this origin; scipy's filters accept it (a float origin, or origin=1 "
     "with size=1 for minimum/maximum_filter, or a complex one for minimum/maximum_filter)"
+)
+
+_FIND_OBJECTS = (
+    "dask-image's find_objects returns a dask DataFrame of bounding boxes; scipy's returns a "
+    "list of tuples of slices, which batchimg's follows"
 )
 
 EXCEPTED: dict[str, dict[str, str]] = {
@@ -74,6 +80,10 @@ EXCEPTED: dict[str, dict[str, str]] = {
         f"{_MORPH}::test_errs_binary_ops_expanded[NotImplementedError-*]": (
             "dask-image does not implement brute_force=True; scipy accepts it"
         ),
+        f"{_FIND}::test_find_objects": _FIND_OBJECTS,
+        f"{_FIND}::test_3d_find_objects": _FIND_OBJECTS,
+        f"{_FIND}::test_empty_chunk": _FIND_OBJECTS,
+        f"{_FIND}::test_find_objects_with_empty_chunks": _FIND_OBJECTS,
         "test_dask_image/test_ndmeasure/test_core.py::test_label_wrap[*]": (
             "wrap_axes is a dask-image-only parameter of label (scipy has none)"
         ),

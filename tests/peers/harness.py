@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
 import os
 import re
+import resource
+import shlex
 import shutil
 import subprocess
 import sys
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from peers.rewrite import rewrite_source
-from peers.suites import Unit
+from peers.suites import Unit, cache_dir
 
 REPO = Path(__file__).resolve().parents[2]
 TESTS = REPO / "tests"
@@ -30,6 +34,8 @@ class Run:
     exitstatus: int
     seconds: float
     log: str
+    cached: bool = False
+    cpu_seconds: float = 0.0
 
     def passed(self) -> set[str]:
         return {t for t, e in self.tests.items() if e["outcome"] == "passed"}
@@ -106,27 +112,91 @@ def build(unit: Unit, mode: str, where: Path) -> tuple[Path, list[str]]:
     return where, changed
 
 
-def run(unit: Unit, mode: str, where: Path, timeout: float = RUN_TIMEOUT_S) -> Run:
-    """Build and run one unit in one mode in a pytest subprocess."""
+#: Packages whose versions key the cache of original runs (with the files run).
+KEY_PACKAGES = (
+    "numpy", "scipy", "dask", "dask-image", "scikit-image", "pandas", "pytest", "hypothesis",
+    "pytest-timeout",
+)  # fmt: skip
+
+
+def _write_rerun(folder: Path, env: dict, command: list[str]) -> None:
+    """``rerun.sh``: the run again by hand; pytest's own arguments (``-k``, ``-x``) are appended."""
+    env = {**env, "BATCHIMG_PEER_OUTCOMES": str(folder / "rerun-outcomes.json")}
+    keep = ["PYTHONPATH", "BATCHIMG_PEER_OUTCOMES", "BATCHIMG_PEER_ADAPT", "DASK_SCHEDULER"]
+    keep += ["PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTHONDONTWRITEBYTECODE"]
+    lines = ["#!/bin/sh", f"cd {shlex.quote(str(folder))}"]
+    lines.append("unset SCIPY_ARRAY_API")
+    lines += [f"export {k}={shlex.quote(env[k])}" for k in keep if k in env]
+    lines.append(shlex.join(command).replace(" -q ", " ") + ' "$@"')
+    (folder / "rerun.sh").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cache_key(unit: Unit, folder: Path) -> str:
+    digest = hashlib.sha256(f"{unit.id}\n{sys.version}\n".encode())
+    for name in KEY_PACKAGES:
+        try:
+            digest.update(f"{name}=={importlib.metadata.version(name)}\n".encode())
+        except importlib.metadata.PackageNotFoundError:
+            digest.update(f"{name} absent\n".encode())
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def run(
+    unit: Unit, mode: str, where: Path, timeout: float = RUN_TIMEOUT_S, env: dict | None = None
+) -> Run:
+    """Build and run one unit in one mode in a pytest subprocess (``env``: extra variables).
+
+    The original run does not involve batchimg, so its outcomes are kept in the cache
+    folder under a key made of the files run and the versions of Python and of
+    :data:`KEY_PACKAGES`; a later run with the same key reads them back
+    (``BATCHIMG_PEER_RERUN=1`` runs the original again).
+    """
     folder, _ = build(unit, mode, where)
+    cached = None
+    if mode == "original":
+        cached = cache_dir() / "outcomes" / f"{_cache_key(unit, folder)}.json"
+        if cached.exists() and os.environ.get("BATCHIMG_PEER_RERUN") != "1":
+            data = json.loads(cached.read_text(encoding="utf-8"))
+            result = Run(
+                **data, log="(outcomes of an earlier run with the same files)", cached=True
+            )
+            _save(result, folder)
+            return result
     out = folder / "outcomes.json"
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SCIPY_ARRAY_API", "PYTEST_"))}
+    env.pop("BATCHIMG_PEER_ADAPT", None)
+    env.update(extra)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO), str(TESTS), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
     env["BATCHIMG_PEER_OUTCOMES"] = str(out)
     env["DASK_SCHEDULER"] = "synchronous"  # the small graphs of a test run fastest in-thread
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # only the plugins named here: whatever else is installed (napari's, xdist ...)
+    # stays out of both runs
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     command = [
-        sys.executable, "-m", "pytest", "-q", "-p", "peers.outcomes",
+        sys.executable, "-m", "pytest", "-q", "--tb=native", "-p", "peers.outcomes",
+        "-p", "pytest_timeout", "-p", "hypothesis.extra.pytestplugin",
         "-c", str(folder / "pytest.ini"), "--rootdir", str(folder),
         str(Path(unit.suite.package) / unit.path),
     ]  # fmt: skip
-    start = time.perf_counter()
+    # --tb=native: pytest's own tracebacks parse the test file for every entry of every
+    # failure (90% of a run of scipy's 135 kB test_filters.py while most tests fail).
+    _write_rerun(folder, env, command)
+    start, cpu = time.perf_counter(), _child_cpu()
     done = subprocess.run(
         command, cwd=folder, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _child_cpu() - cpu
     log = done.stdout + done.stderr
     (folder / "pytest.log").write_text(log, encoding="utf-8")
     if not out.exists():
@@ -136,7 +206,33 @@ def run(unit: Unit, mode: str, where: Path, timeout: float = RUN_TIMEOUT_S) -> R
     data = json.loads(out.read_text(encoding="utf-8"))
     prefix = unit.suite.package + "/"
     tests = {k.removeprefix(prefix): v for k, v in data["tests"].items()}
-    return Run(tests, data["errors"], data["exitstatus"], seconds, log)
+    result = Run(tests, data["errors"], data["exitstatus"], seconds, log, cpu_seconds=cpu)
+    if cached is not None and not result.errors:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        keep = {
+            "tests": tests,
+            "errors": [],
+            "exitstatus": result.exitstatus,
+            "seconds": seconds,
+            "cpu_seconds": cpu,
+        }
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(keep), encoding="utf-8")
+        os.replace(partial, cached)
+    _save(result, folder)
+    return result
+
+
+def _save(result: Run, folder: Path) -> None:
+    data = {k: v for k, v in vars(result).items() if k != "log"}
+    (folder / "run.json").write_text(json.dumps(data), encoding="utf-8")
+
+
+def load(folder: Path) -> Run:
+    """A run that :func:`run` made in ``folder`` (its ``run.json``), without running it again."""
+    data = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    log = folder / "pytest.log"
+    return Run(**data, log=log.read_text(encoding="utf-8") if log.exists() else "")
 
 
 def pattern(text: str) -> re.Pattern:

@@ -14,12 +14,15 @@ the baseline; every entry it adds must be reviewed like any other change.
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# this checkout's batchimg and tests/peers, whatever the current folder
+sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parents[1])]
 
 from peers import harness, suites, swap  # noqa: E402
 from peers.causes import cause, clean, functions  # noqa: E402
@@ -29,13 +32,18 @@ from peers.known_failures import KNOWN_FAILURES  # noqa: E402
 HERE = Path(__file__).resolve().parent
 
 
-def run_units(units, work: Path) -> dict:
-    """unit id -> (unit, original Run, batchimg Run, Comparison)."""
+def run_units(units, work: Path, adapt: bool = False, reuse: bool = False) -> dict:
+    """unit id -> (unit, original Run, batchimg Run, Comparison); ``reuse``: read earlier runs."""
     results = {}
     for unit in units:
         slug = unit.id.replace("/", "_").replace(":", "_")
-        original = harness.run(unit, "original", work / slug / "original")
-        swapped = harness.run(unit, "batchimg", work / slug / "batchimg")
+        if reuse:
+            original = harness.load(work / slug / "original")
+            swapped = harness.load(work / slug / "batchimg")
+        else:
+            original = harness.run(unit, "original", work / slug / "original")
+            env = {"BATCHIMG_PEER_ADAPT": "1"} if adapt else None
+            swapped = harness.run(unit, "batchimg", work / slug / "batchimg", env=env)
         suite = unit.suite.name
         comparison = harness.compare(
             unit, original, swapped, EXCEPTED.get(suite, {}), KNOWN_FAILURES.get(suite, {})
@@ -66,6 +74,10 @@ def _table(rows, header) -> list[str]:
     return out
 
 
+def _seconds(run) -> str:
+    return f"{run.seconds:.0f} ({run.cpu_seconds:.0f})" + (" c" if run.cached else "")
+
+
 def markdown(results: dict) -> str:
     """The report: per suite the counts, then the failures by function and by cause."""
     lines = ["# The peers' test suites through batchimg", ""]
@@ -82,15 +94,17 @@ def markdown(results: dict) -> str:
             unit.suite.name, f"`{unit.path}`", len(original.tests), len(passing),
             len(passing) - len(excepted) - len(comparison.failing), len(touched),
             len(comparison.failing), len(excepted),
-            f"{original.seconds:.0f}", f"{swapped.seconds:.0f}",
+            _seconds(original), _seconds(swapped),
         ))  # fmt: skip
     lines += _table(summary, [
         "suite", "unit", "tests", "pass (original)", "pass (batchimg)", "call batchimg",
-        "fail (batchimg)", "excepted", "s original", "s batchimg",
+        "fail (batchimg)", "excepted", "s original (cpu)", "s batchimg (cpu)",
     ])  # fmt: skip
     total_pass = sum(r[3] - r[7] for r in summary)
     total_ok = sum(r[4] for r in summary)
     share = 100 * total_ok / max(total_pass, 1)
+    lines += ["", "Seconds are wall clock (CPU in brackets); c: the original's outcomes came from "
+              "the cache of an earlier run with the same files and versions."]  # fmt: skip
     lines += [
         "",
         f"Overall: {total_ok} of {total_pass} tests that pass with the original (less the "
@@ -118,7 +132,9 @@ def markdown(results: dict) -> str:
                         missing[c.split(":", 1)[1]] += 1
                 if entry.get("outcome") == "passed":
                     for note in entry.get("notes", []):
-                        passing_notes[clean(note.split(" (")[0], 100)] += 1
+                        if "raises" in note:  # drop the error's message
+                            note = re.sub(r" \(.*\)$", "", note)
+                        passing_notes[clean(note, 100)] += 1
         lines += ["### Failures by function", ""]
         lines += _table(by_function.most_common(), ["function(s)", "tests"])
         lines += ["", "### Failures by cause", ""]
@@ -137,6 +153,11 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _q(text: str) -> str:
+    """A Python string literal in double quotes, as ruff formats them."""
+    return json.dumps(text)
+
+
 def known_failures_source(results: dict) -> str:
     """The text of known_failures.py: this run's failures, other units' entries kept."""
     entries = {name: dict(items) for name, items in KNOWN_FAILURES.items()}
@@ -153,16 +174,16 @@ def known_failures_source(results: dict) -> str:
     head = template[: template.index("KNOWN_FAILURES: dict")]
     body = ["KNOWN_FAILURES: dict[str, dict[str, str]] = {"]
     for suite in suites.SUITES:
-        body.append(f"    {suite.name!r}: {{")
+        body.append(f"    {_q(suite.name)}: {{")
         for test, why in sorted(entries.get(suite.name, {}).items()):
-            body.append(f"        {test!r}: {why!r},")
+            body.append(f"        {_q(test)}: {_q(why)},")
         body.append("    },")
     body.append("}")
     body.append("")
     body.append("#: scipy.ndimage's public filters, morphology and measurements functions that")
     body.append("#: batchimg does not offer yet: name -> scipy module.")
     body.append("MISSING_FUNCTIONS: dict[str, str] = {")
-    body += [f"    {n!r}: {m!r}," for n, m in sorted(swap.missing_functions().items())]
+    body += [f"    {_q(n)}: {_q(m)}," for n, m in sorted(swap.missing_functions().items())]
     body.append("}")
     return head + "\n".join(body) + "\n"
 
@@ -173,11 +194,33 @@ def main(argv=None) -> int:
     parser.add_argument("--work", type=Path, help="where the runs are laid out")
     parser.add_argument("--out", type=Path, help="the Markdown report (default: stdout)")
     parser.add_argument("--write-known-failures", action="store_true")
+    parser.add_argument(
+        "--reuse", action="store_true", help="read the runs already in --work instead of running"
+    )
+    parser.add_argument(
+        "--adapt",
+        action="store_true",
+        help="diagnosis: respell each call for batchimg (keywords, output= filled by the "
+        "harness) to see the failures behind the signature",
+    )
     args = parser.parse_args(argv)
+    if args.adapt and args.write_known_failures:
+        parser.error("--write-known-failures takes the plain run, not --adapt")
+    if args.reuse and not args.work:
+        parser.error("--reuse reads the runs in --work; name it")
     units = [u for u in suites.UNITS if not args.unit or u.id in args.unit]
     with tempfile.TemporaryDirectory() as tmp:
-        results = run_units(units, args.work or Path(tmp))
+        results = run_units(units, args.work or Path(tmp), adapt=args.adapt, reuse=args.reuse)
         text = markdown(results)
+    if args.adapt:
+        text = text.replace(
+            "# The peers' test suites through batchimg",
+            "# The peers' test suites through batchimg, calls adapted by the harness\n\n"
+            "Diagnosis only: each call reached batchimg with its first argument positional, "
+            "the others as keywords, and output=/out= filled from the result as the peer "
+            "does, to show what fails behind the signature.",
+        )
+
     if args.out:
         args.out.write_text(text, encoding="utf-8")
     else:

@@ -2,13 +2,12 @@
 
 scipy ships its tests in the wheel (``scipy/ndimage/tests``). scikit-image and
 dask-image do not, so the source distribution of the *installed* version is fetched
-with pip (``pip download <dist>==<version> --no-deps --no-binary <dist>``) into a
-cache folder outside the repository, and unpacked there once. ``--no-binary`` names
-only the distribution: with ``:all:`` pip would also build the build backend's own
-dependencies from source. pip prepares the sdist's metadata before saving it, which
-for scikit-image means a build (about 6.5 minutes on 2 cores), so the first fetch is
-slow; afterwards the cache answers. The cache is ``$BATCHIMG_PEER_CACHE``, else
-``$XDG_CACHE_HOME/batchimg-peers`` (``~/.cache/batchimg-peers``).
+from the package index's JSON API (PEP 691; its sha256 checked) into a cache folder
+outside the repository, and unpacked there once. Where that API is not available,
+pip fetches it (``pip download <dist>==<version> --no-deps --no-binary <dist>``;
+pip prepares the sdist's metadata before saving it, which for scikit-image means a
+build, about 6.5 minutes on 2 cores); afterwards the cache answers. The cache is
+``$BATCHIMG_PEER_CACHE``, else ``$XDG_CACHE_HOME/batchimg-peers`` (``~/.cache/batchimg-peers``).
 
 ``python tests/peers/suites.py`` fetches what is missing (a CI step before pytest).
 """
@@ -140,7 +139,45 @@ def cache_dir() -> Path:
     return Path(base) / "batchimg-peers"
 
 
+#: The package index's JSON API (PEP 691) that lists a distribution's files.
+SIMPLE_INDEX = os.environ.get("BATCHIMG_PEER_INDEX", "https://pypi.org/simple")
+
+
+def _download_from_index(distribution: str, version: str, dest: Path) -> Path:
+    """Fetch the sdist file straight from the index (no build), checking its sha256."""
+    import hashlib
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{SIMPLE_INDEX}/{distribution}/",
+        headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as r:
+        files = json.load(r)["files"]
+    stems = {
+        f"{distribution.replace('-', '_')}-{version}.tar.gz",
+        f"{distribution}-{version}.tar.gz",
+    }
+    found = [f for f in files if f["filename"] in stems]
+    if not found:
+        raise SourceUnavailable(f"the index lists no sdist of {distribution}=={version}")
+    entry = found[0]
+    with urllib.request.urlopen(entry["url"], timeout=FETCH_TIMEOUT_S) as r:
+        data = r.read()
+    want = entry.get("hashes", {}).get("sha256")
+    if want and hashlib.sha256(data).hexdigest() != want:
+        raise SourceUnavailable(f"the sdist of {distribution}=={version} failed its sha256 check")
+    path = dest / entry["filename"]
+    path.write_bytes(data)
+    return path
+
+
 def _download(distribution: str, version: str, dest: Path) -> Path:
+    try:
+        return _download_from_index(distribution, version, dest)
+    except (OSError, ValueError, KeyError, SourceUnavailable):
+        pass  # no JSON index here: pip finds the file (building its metadata first)
     command = [
         sys.executable,
         "-m",
@@ -165,7 +202,9 @@ def _download(distribution: str, version: str, dest: Path) -> Path:
         ) from exc
     archives = sorted(dest.glob("*.tar.gz"))
     if done.returncode or not archives:
-        tail = " ".join((done.stderr or done.stdout).split())[-400:]
+        output = (done.stderr or done.stdout).splitlines()
+        errors = [line for line in output if line.startswith("ERROR")] or output[-3:]
+        tail = " ".join(" ".join(errors).split())[:400]
         raise SourceUnavailable(
             f"pip download {distribution}=={version} --no-binary {distribution} failed "
             f"(exit {done.returncode}): {tail}"

@@ -29,6 +29,7 @@ import importlib
 import inspect
 import os
 import types
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -321,26 +322,76 @@ def _numpy(value: Any) -> Any:
 # wrappers
 
 
-def eager_wrapper(who: str, name: str, original: Callable, ours: Callable) -> Callable:
+def adapt(signature: inspect.Signature | None, args: tuple, kwargs: dict):
+    """Respell a peer's call for a diagnosis of what lies behind the signature.
+
+    Only with ``BATCHIMG_PEER_ADAPT=1`` (``report.py --adapt``; never in the tests):
+    the first argument stays positional, every other one becomes a keyword, and
+    ``output``/``out`` is taken out, to be filled by :func:`fill` as the peer would.
+    Returns ``(args, kwargs, output)``.
+    """
+    if signature is None or os.environ.get("BATCHIMG_PEER_ADAPT") != "1":
+        return args, kwargs, None
     try:
-        parameters = list(inspect.signature(original).parameters.values())
+        bound = signature.bind(*args, **kwargs)
+    except TypeError:
+        return args, kwargs, None
+    arguments = dict(bound.arguments)
+    output = None
+    for name in ("output", "out"):
+        if name in arguments:
+            output = arguments.pop(name)
+    first = next(iter(signature.parameters))
+    if first not in arguments:
+        return args, kwargs, None
+    head = arguments.pop(first)
+    return (head,), arguments, output
+
+
+def fill(result: Any, output: Any) -> Any:
+    """What the peer returns for ``output``: the array filled, or the result in that dtype."""
+    if output is None:
+        return result
+    # scipy's rules for a complex result: a real output array is an error, a real
+    # output dtype is promoted with a warning
+    if isinstance(output, np.ndarray) and np.iscomplexobj(result) and output.dtype.kind != "c":
+        raise RuntimeError("output must have complex dtype (scipy's rule, applied by the harness)")
+    if not isinstance(output, np.ndarray) and np.iscomplexobj(result):
+        if np.dtype(output).kind != "c":
+            warnings.warn("promoting specified output dtype to complex", UserWarning, stacklevel=3)
+            output = np.promote_types(output, np.complex64)
+    if isinstance(output, np.ndarray) and isinstance(result, np.ndarray):
+        np.copyto(output, result, casting="unsafe")
+        return output
+    if isinstance(result, np.ndarray):
+        return result.astype(output)
+    return result
+
+
+def eager_wrapper(who: str, name: str, original: Callable, ours: Callable) -> Callable:
+    """numpy in, numpy out: images chunked for batchimg, its dask results computed."""
+    try:
+        signature = inspect.signature(original)
     except (TypeError, ValueError):
-        parameters = []
+        signature = None
     positional = [
         p.name
-        for p in parameters
+        for p in (signature.parameters.values() if signature else ())
         if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     ]
 
     @functools.wraps(original)
     def wrapper(*args, **kwargs):
+        call_args, call_kwargs, output = adapt(signature, args, kwargs)
         ours_args = [
             chunked(v) if i < len(positional) and positional[i] in IMAGE_PARAMETERS else v
-            for i, v in enumerate(args)
+            for i, v in enumerate(call_args)
         ]
-        ours_kwargs = {k: chunked(v) if k in IMAGE_PARAMETERS else v for k, v in kwargs.items()}
+        ours_kwargs = {
+            k: chunked(v) if k in IMAGE_PARAMETERS else v for k, v in call_kwargs.items()
+        }
         try:
-            result = materialize(ours(*ours_args, **ours_kwargs))
+            result = fill(materialize(ours(*ours_args, **ours_kwargs)), output)
         except Exception as exc:
             _record(f"batchimg:{name}", diagnose(who, name, original, args, kwargs, "error", exc))
             raise

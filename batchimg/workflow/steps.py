@@ -1,0 +1,431 @@
+"""How each step is computed: its road, its kernel on one image, its output.
+
+:func:`plan_step` resolves one workflow step against the output it reads (its shape,
+dtype and batch axes): the parameters are turned into the function's arguments, the
+public function is built on a lazy stand-in (so its own checks run, reading no
+pixel), and the step gets its road, its kernel on one in-memory spatial image and,
+for local steps, its chunked :class:`batchimg._overlap.Step`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._overlap import Spec, make_step
+from ..errors import InputError
+from . import registry
+from .model import ImageSpec, Output, PlannedStep
+from .spec import WorkflowStep
+
+
+def _operated_ndim(params: Mapping, ndim: int) -> int:
+    axes = params.get("axes")
+    if axes is None:
+        return ndim
+    return len(np.atleast_1d(axes))
+
+
+def resolve_params(op: registry.Op, params: Mapping, ndim: int) -> dict:
+    """Turn a step's YAML parameters into the function's keyword arguments."""
+    out = dict(params)
+    n = _operated_ndim(out, ndim)
+    for key in ("structure", "footprint"):
+        if out.get(key) is not None:
+            out[key] = registry.resolve_structure(out[key], n)
+    if out.get("weights") is not None:
+        out["weights"] = np.asarray(out["weights"], dtype=np.float64)
+    for key in ("sigma", "size", "order", "origin", "radius", "axes", "mode"):
+        if isinstance(out.get(key), list):
+            out[key] = tuple(out[key])
+    return out
+
+
+def _greater(image: np.ndarray, *, t: Any) -> np.ndarray:
+    return image > t
+
+
+def _call(image: np.ndarray, *, func: Callable, params: Mapping) -> np.ndarray:
+    """Run a public batchimg function on one in-memory image, computing in place."""
+    result = func(image, **params)
+    if isinstance(result, tuple):
+        result = result[0]
+    if hasattr(result, "compute"):
+        result = result.compute(scheduler="sync")
+    return np.asarray(result)
+
+
+def _label_kernel(image: np.ndarray, *, structure: Any, dtype: np.dtype) -> np.ndarray:
+    import scipy.ndimage as ndi
+
+    out = np.empty(image.shape, dtype)
+    ndi.label(image, structure, output=out)
+    return out
+
+
+def _threshold_kernel(image: np.ndarray, *, method: str, percentile: Any) -> np.ndarray:
+    return image > image_threshold(image, method, percentile)
+
+
+def image_threshold(image: np.ndarray, method: str, percentile: Any) -> Any:
+    """The threshold of one in-memory image, as scikit-image (or numpy) computes it."""
+    if method == "otsu":
+        from skimage.filters import threshold_otsu
+
+        return threshold_otsu(image)
+    if method == "mean":
+        return np.mean(image)
+    return np.percentile(image, percentile)
+
+
+def _gray_kernel(image: np.ndarray) -> np.ndarray:
+    """Grey levels of a channel-first RGB(A) image, as ``skimage.color.rgb2gray``."""
+    from ..io import to_gray
+
+    return to_gray(np.moveaxis(image, 0, -1))
+
+
+def _fill_holes_kernel(image: np.ndarray, *, structure: Any = None) -> np.ndarray:
+    import scipy.ndimage as ndi
+
+    return ndi.binary_fill_holes(image, structure)
+
+
+def _propagation_kernel(image, *, structure=None, border_value=0) -> np.ndarray:
+    import scipy.ndimage as ndi
+
+    return ndi.binary_propagation(image, structure, border_value=border_value)
+
+
+def _reconstruct_kernel(image, *, structure=None, iterations=1) -> np.ndarray:
+    import scipy.ndimage as ndi
+
+    from .. import label as L
+
+    image = image != 0
+    s = L.normalize_structure(structure, image.ndim)
+    eroded = ndi.binary_erosion(image, s, iterations=iterations)
+    return ndi.binary_propagation(eroded, s, mask=image)
+
+
+def _clear_border_kernel(image, *, buffer_size=0, bgval=0) -> np.ndarray:
+    from skimage.segmentation import clear_border
+
+    return clear_border(image, buffer_size=buffer_size, bgval=bgval)
+
+
+def _filter_kernel(labels, intensity=None, *, where: str, spacing: Any = None) -> np.ndarray:
+    from ..measure import filter_regions_image
+
+    return filter_regions_image(labels, where, intensity, spacing=spacing)
+
+
+_COMPONENT_KERNELS = {
+    "binary_fill_holes": _fill_holes_kernel,
+    "binary_propagation": _propagation_kernel,
+    "reconstruct_by_propagation": _reconstruct_kernel,
+    "clear_border": _clear_border_kernel,
+}
+
+
+def _probe(shape: tuple[int, ...], dtype: np.dtype):
+    import dask.array as da
+
+    return da.zeros(shape, dtype=dtype, chunks=shape)
+
+
+def _check_call(op: registry.Op, params: Mapping, shape, dtype) -> np.dtype:
+    """Build (not compute) the public function on a lazy stand-in: its checks run."""
+    result = op.func(_probe(shape, dtype), **params)
+    if isinstance(result, tuple):
+        result = result[0]
+    return np.dtype(result.dtype)
+
+
+def _channel_index(channel: str | int, names: Sequence[str] | None, size: int) -> int:
+    from .._params import did_you_mean
+
+    if isinstance(channel, str):
+        if names is None:
+            raise InputError(
+                f"channel {channel!r} names a channel, but the input's channels have no "
+                f"names; use an index in [0, {size - 1}] or give channel_names."
+            )
+        if channel not in names:
+            raise InputError(
+                f"channel must be one of the input's channels {list(names)}; got "
+                f"{channel!r}.{did_you_mean(channel, names)}"
+            )
+        return list(names).index(channel)
+    if not -size <= channel < size:
+        raise InputError(f"channel must be in [0, {size - 1}]; got {channel!r}.")
+    return channel % size
+
+
+def plan_step(
+    number: int,
+    s: WorkflowStep,
+    src_name: str,
+    source: Output,
+    kind: str,
+    image: ImageSpec,
+    intensity: str,
+) -> PlannedStep:
+    """Plan step ``number`` of a workflow, reading ``source`` (an :class:`Output`).
+
+    Raises
+    ------
+    InputError, InvalidParameterError, TypeError, ValueError
+        When the step refuses its parameters or its input (the caller names the step).
+    """
+    op = registry.operations()[s.op]
+    batch, batch_shape = source.batch, source.batch_shape
+    channel = None
+    if s.channel is not None:
+        if "c" not in batch:
+            raise InputError(
+                f"channel {s.channel!r} needs an input with a channel axis; {src_name!r} has "
+                f"axes {source.axes!r}."
+            )
+        k = batch.index("c")
+        channel = _channel_index(s.channel, image.channel_names, batch_shape[k])
+        batch, batch_shape = batch.replace("c", ""), batch_shape[:k] + batch_shape[k + 1 :]
+    shape, dtype = source.spatial_shape, source.dtype
+    n = len(shape)
+    params = resolve_params(op, s.params, n)
+
+    def out(kind_: str, dtype_: Any, batch_=batch, batch_shape_=batch_shape) -> Output:
+        return Output(
+            s.name,
+            kind_,
+            np.dtype(dtype_),
+            batch_,
+            batch_shape_,
+            shape,
+            source.spatial_axes,
+            number,
+        )
+
+    gives = lambda: source.kind if op.gives == "same" else op.gives  # noqa: E731
+    common = dict(
+        number=number, name=s.name, op=s.op, source=src_name, channel=channel, params=params
+    )
+    if s.op == "rgb_to_gray":
+        if channel is not None or "c" not in batch:
+            raise InputError(
+                f"rgb_to_gray needs all channels of an RGB(A) input (axis 'c' of size 3 or 4); "
+                f"{src_name!r} has axes {source.axes!r}."
+            )
+        k = batch.index("c")
+        if batch_shape[k] not in (3, 4):
+            raise InputError(
+                f"rgb_to_gray needs 3 or 4 channels; {src_name!r} has {batch_shape[k]}."
+            )
+        if params:
+            raise InputError(f"rgb_to_gray takes no parameters; got {dict(params)!r}.")
+        o = out("grey", np.float64, batch.replace("c", ""), batch_shape[:k] + batch_shape[k + 1 :])
+        step = make_step(
+            "rgb_to_gray",
+            _gray_kernel,
+            ndim=n,
+            axes=tuple(range(n)),
+            reach=(0,) * n,
+            modes=("constant",) * n,
+            dtype=np.float64,
+            params=("rgb_to_gray",),
+        )
+        return PlannedStep(
+            **common, road="local", kernel=_gray_kernel, output=o, step=step, consumes_channels=True
+        )
+    if op.local:
+        step = op.func.step(Spec(n, dtype, shape), **params)
+        return PlannedStep(
+            **common, road="local", kernel=step.kernel, output=out(gives(), step.dtype), step=step
+        )
+    if s.op == "threshold":
+        _check_call(op, params, shape, dtype)
+        value, method = params.get("value"), params.get("method")
+        if method is None:
+            step = make_step(
+                "threshold",
+                functools.partial(_greater, t=value),
+                ndim=n,
+                axes=tuple(range(n)),
+                reach=(0,) * n,
+                modes=("constant",) * n,
+                dtype=bool,
+                params=(value,),
+            )
+            return PlannedStep(
+                **common, road="local", kernel=step.kernel, output=out("binary", bool), step=step
+            )
+        per_image = params.get("per_image")
+        if per_image is None:
+            per_image = kind == "collection"
+        m = (method, params.get("percentile"))
+        kernel = functools.partial(_threshold_kernel, method=m[0], percentile=m[1])
+        if params.get("axes") is not None and kind == "volume":
+            raise InputError(
+                "threshold axes= (thresholds per sub-image) is not supported in a volume "
+                "workflow; use per_image: false (one threshold per volume) or run the "
+                "planes as a collection."
+            )
+        road = "per-image" if per_image and kind == "collection" else "statistic"
+        if per_image and kind == "volume":
+            road = "statistic"  # one spatial image per (t, c): the same thing
+        return PlannedStep(**common, road=road, kernel=kernel, output=out("binary", bool), method=m)
+    if s.op == "label":
+        from .. import label as L
+
+        _check_call(op, params, shape, dtype)
+        if params.get("axes") is not None:
+            raise InputError(
+                "label axes= is not a workflow parameter: workflows label each spatial image "
+                "(never across time points or channels) already; remove axes."
+            )
+        structure = L.normalize_structure(params.get("structure"), n)
+        ldtype = L.label_dtype(shape)
+        kernel = functools.partial(_label_kernel, structure=structure, dtype=ldtype)
+        params = {**params, "structure": structure}
+        common["params"] = params
+        return PlannedStep(**common, road="components", kernel=kernel, output=out("labels", ldtype))
+    if s.op in _COMPONENT_KERNELS:
+        odtype = _check_call(op, params, shape, dtype)
+        kernel = functools.partial(_COMPONENT_KERNELS[s.op], **params)
+        return PlannedStep(**common, road="components", kernel=kernel, output=out(gives(), odtype))
+    if s.op in ("filter_regions", "remove_small_objects"):
+        from .. import _regions as R
+
+        _check_call(op, params, shape, dtype) if s.op == "remove_small_objects" else None
+        if s.op == "remove_small_objects":
+            where, spacing = f"area >= {int(params.get('min_size', 64))}", None
+        else:
+            where, spacing = params.get("where", "area > 10"), params.get("spacing")
+        node = R.parse_where(where)
+        needs_image = any(R.PROPERTIES[p][1] for p in R.filter_properties(n, True, node))
+        if not needs_image:
+            _check_call(op, params, shape, dtype)
+        kernel = functools.partial(_filter_kernel, where=where, spacing=spacing)
+        common["params"] = {"where": where, "spacing": spacing}
+        return PlannedStep(
+            **common,
+            road="regions",
+            kernel=kernel,
+            output=out("labels", dtype),
+            intensity=intensity if needs_image else None,
+        )
+    if s.op == "rescale":
+        odtype = _check_call(op, params, shape, dtype)
+        ranges = (params.get("in_range", "image"), params.get("out_range", "dtype"))
+        kernel = functools.partial(_call, func=op.func, params=params)
+        if "image" in ranges:
+            road = "per-image" if kind == "collection" else "statistic"
+            return PlannedStep(
+                **common,
+                road=road,
+                kernel=kernel,
+                output=out("grey", odtype),
+                method=("range", None),
+            )
+        step = make_step(
+            "rescale",
+            kernel,
+            ndim=n,
+            axes=tuple(range(n)),
+            reach=(0,) * n,
+            modes=("constant",) * n,
+            dtype=odtype,
+            params=tuple(sorted((k, str(v)) for k, v in params.items())),
+        )
+        return PlannedStep(
+            **common, road="local", kernel=kernel, output=out("grey", odtype), step=step
+        )
+    # point operations: pointwise, any chunking
+    odtype = _check_call(op, params, shape, dtype)
+    kernel = functools.partial(_call, func=op.func, params=params)
+    step = make_step(
+        s.op,
+        kernel,
+        ndim=n,
+        axes=tuple(range(n)),
+        reach=(0,) * n,
+        modes=("constant",) * n,
+        dtype=odtype,
+        params=tuple(sorted((k, str(v)) for k, v in params.items())),
+    )
+    return PlannedStep(
+        **common, road="local", kernel=kernel, output=out(gives(), odtype), step=step
+    )
+
+
+def planning_local(s: PlannedStep) -> PlannedStep:
+    """A statistic step as the stage planner sees it once resolved: pointwise, depth 0."""
+    from dataclasses import replace
+
+    n = len(s.output.spatial_shape)
+    step = make_step(
+        s.op,
+        s.kernel,
+        ndim=n,
+        axes=tuple(range(n)),
+        reach=(0,) * n,
+        modes=("constant",) * n,
+        dtype=s.output.dtype,
+        params=(s.name, "planned"),
+    )
+    return replace(s, step=step, road="local")
+
+
+def make_threshold_step(s: PlannedStep, value: Any) -> PlannedStep:
+    """A ``statistic`` step resolved with its computed ``value``, as a ``local`` step.
+
+    A threshold becomes ``image > value``; a rescale with ``"image"`` ranges takes
+    ``value = (min, max)`` of the whole input in their place.
+    """
+    from dataclasses import replace
+
+    from .. import point
+
+    n = len(s.output.spatial_shape)
+    if s.op == "threshold":
+        kernel = functools.partial(_greater, t=value)
+    else:
+        lo, hi = value
+        params = dict(s.params)
+        for key in ("in_range", "out_range"):
+            if params.get(key, "image" if key == "in_range" else "dtype") == "image":
+                params[key] = (float(lo), float(hi))
+        kernel = functools.partial(_call, func=point.rescale, params=params)
+    step = make_step(
+        s.op,
+        kernel,
+        ndim=n,
+        axes=tuple(range(n)),
+        reach=(0,) * n,
+        modes=("constant",) * n,
+        dtype=s.output.dtype,
+        params=(s.name, repr(value)),
+    )
+    return replace(s, step=step, kernel=kernel, road="local")
+
+
+def statistic_for(s: PlannedStep, dtype: Any):
+    """The pass-by-pass reducer of a ``statistic`` step (see :mod:`batchimg.point`)."""
+    from .. import point
+
+    if s.op == "threshold":
+        return point.GlobalThreshold(s.method[0], s.method[1], dtype)
+    return point.GlobalRange(dtype)
+
+
+__all__ = [
+    "image_threshold",
+    "make_threshold_step",
+    "plan_step",
+    "planning_local",
+    "resolve_params",
+    "statistic_for",
+]
