@@ -326,10 +326,15 @@ def _cdt_metric(metric, ndim):
 
 
 def _sweep(dt, ft, metric):
-    """One raster sweep of scipy's chamfer transform, in place (scipy's own C pass)."""
-    from scipy.ndimage import _nd_image
+    """One raster sweep of scipy's chamfer transform, in place (scipy's own C pass).
 
-    _nd_image.distance_transform_op(metric, dt, ft)
+    scipy's public function always runs both sweeps; its one-sweep C kernel is the
+    private ``scipy.ndimage._nd_image.distance_transform_op`` (the same since scipy
+    0.x), called exactly as ``distance_transform_cdt`` calls it.
+    """
+    import scipy.ndimage._nd_image as nd_image
+
+    nd_image.distance_transform_op(metric, dt, ft)
 
 
 def _cdt_forward(block, *prev, metric, start, features):
