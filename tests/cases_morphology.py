@@ -68,6 +68,55 @@ def _grey(name, passes, which, ndims=(2, 3)):
     )
 
 
+def _distance_params(name):
+    if name == "distance_transform_edt":
+        return [
+            dict(),
+            lambda n: dict(
+                sampling=(2.0, 0.5, 1.5)[:n], return_indices=True, return_distances=False
+            ),
+        ]
+    if name == "distance_transform_cdt":
+        return [
+            dict(metric="taxicab"),
+            dict(metric="chessboard", return_indices=True, return_distances=False),
+        ]
+    return [
+        dict(metric="chessboard"),
+        lambda n: dict(sampling=(1.5, 1.0, 0.5)[:n], return_indices=True, return_distances=False),
+    ]
+
+
+def _distance(name):
+    return OpCase(
+        name=f"morphology.{name}",
+        op=getattr(morphology, name),
+        oracle=getattr(ndi, name),
+        params=_distance_params(name),
+        modes=False,
+        dtypes=("bool", "uint8", "float32", "int32"),
+        stack=False,
+    )
+
+
+def _hit_or_miss():
+    return OpCase(
+        name="morphology.binary_hit_or_miss",
+        op=morphology.binary_hit_or_miss,
+        oracle=ndi.binary_hit_or_miss,
+        params=[
+            dict(),
+            lambda n: dict(structure1=_asymmetric(n), origin1=(-1, 1, 0)[:n]),
+            lambda n: dict(
+                structure1=_cross(n), structure2=np.ones((1, 3, 2)[:n], bool), origin2=0
+            ),
+        ],
+        modes=False,
+        dtypes=BINARY_DTYPES,
+        reach=3,
+    )
+
+
 # The grid is large (modes x chunkings x dtypes); erosion and dilation carry the full
 # parameter sets, the composites (which scipy builds from them) one or two each.
 CASES = [
@@ -82,4 +131,9 @@ CASES = [
     _grey("white_tophat", 2, (2,), ndims=(2,)),
     _grey("black_tophat", 2, (1,), ndims=(2,)),
     _grey("morphological_gradient", 1, (3,), ndims=(2,)),
+    _grey("morphological_laplace", 1, (0, 2), ndims=(2,)),
+    _hit_or_miss(),
+    _distance("distance_transform_edt"),
+    _distance("distance_transform_cdt"),
+    _distance("distance_transform_bf"),
 ]

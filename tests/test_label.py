@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 from skimage.segmentation import clear_border as sk_clear_border
 
 from batchimg import label as L
-from batchimg.errors import InvalidParameterError
+from batchimg.errors import (
+    InputRuntimeError,
+    InputTypeError,
+    InvalidParameterError,
+    ParameterIndexError,
+    ParameterRuntimeError,
+    ParameterTypeError,
+)
 
 SHAPES = {1: (57,), 2: (31, 27), 3: (11, 12, 13)}
 
@@ -243,24 +250,242 @@ def test_graph_grows_linearly_with_blocks():
 
 
 @pytest.mark.parametrize(
-    ("call", "match"),
+    ("call", "cls", "match"),
     [
-        (lambda: L.label(np.ones((4, 4)), np.ones((3, 3, 3))), "structure must have 2 dimensions"),
-        (lambda: L.label(np.ones((4, 4)), np.ones((5, 5))), r"structure must have shape \(3, 3\)"),
-        (lambda: L.label(np.ones((4, 4)), [[1, 1, 0], [0, 1, 0], [0, 0, 0]]), "symmetric"),
-        (lambda: L.label(np.ones((4, 4)), [[2, 1, 0], [0, 1, 0], [0, 1, 2]]), "only 0 and 1"),
-        (lambda: L.label(np.array(1)), "at least one dimension"),
-        (lambda: L.label(np.ones((4, 4)), axes=(0, 0)), "must not repeat"),
+        (lambda: L.label(np.ones((4, 4)), np.ones((3, 3, 3))), ParameterRuntimeError, "2 dimen"),
+        (lambda: L.label(np.ones((4, 4)), np.ones((5, 5))), InvalidParameterError, r"\(3, 3\)"),
         (
-            lambda: L.binary_propagation(np.ones((4, 4)), [[0, 1, 0], [1, 0, 1], [0, 1, 0]]),
-            "True centre",
+            lambda: L.label(np.ones((4, 4)), [[1, 1, 0], [0, 1, 0], [0, 0, 0]]),
+            InvalidParameterError,
+            "symmetric",
         ),
-        (lambda: L.binary_propagation(np.ones((4, 4)), border_value=2), "border_value must be"),
-        (lambda: L.binary_propagation(np.ones((4, 4)), mask=np.ones((4, 5))), "mask must have"),
-        (lambda: L.clear_border(np.ones((4, 4)), buffer_size=-1), "buffer_size must be >= 0"),
-        (lambda: L.reconstruct_by_propagation(np.ones((4, 4)), iterations=0), "iterations"),
+        (lambda: L.label(np.ones((4, 4), complex)), InputTypeError, "must be real"),
+        (lambda: L.label(np.ones((4, 4)), output=np.ones((4, 3))), InvalidParameterError, "shape"),
+        (lambda: L.label(np.ones((4, 4)), output=[1]), ParameterTypeError, "output must be"),
+        (lambda: L.label(np.ones((4, 4)), axes=(0, 0)), InvalidParameterError, "must not repeat"),
+        (
+            lambda: L.binary_propagation(np.ones((4, 4)), mask=np.ones((4, 5))),
+            InputRuntimeError,
+            r"mask must have the input's shape \(4, 4\)",
+        ),
+        (
+            lambda: L.binary_propagation(np.ones((4, 4)), np.ones((3, 3)), origin=2),
+            ParameterIndexError,
+            "origin must satisfy",
+        ),
+        (
+            lambda: L.binary_fill_holes(np.ones((4, 4)), np.ones(3)),
+            ParameterIndexError,  # scipy's dilation indexes the structure's shape first
+            "structure must have 2 dimensions",
+        ),
+        (
+            lambda: L.binary_propagation(np.ones((4, 4)), np.ones((3, 3, 3))),
+            ParameterRuntimeError,
+            "structure must have 2 dimensions",
+        ),
+        (
+            lambda: L.binary_fill_holes(np.ones((4, 4)), output=np.ones((4, 4), complex)),
+            ParameterTypeError,
+            "output must have a real dtype",
+        ),
+        (lambda: L.clear_border(np.ones((4, 4)), buffer_size=-1), InvalidParameterError, ">= 0"),
+        (
+            lambda: L.reconstruct_by_propagation(np.ones((4, 4)), iterations=0),
+            InvalidParameterError,
+            "iterations",
+        ),
     ],
 )
-def test_errors(call, match):
-    with pytest.raises(InvalidParameterError, match=match):
+def test_errors(call, cls, match):
+    with pytest.raises(cls, match=match):
         call()
+
+
+def test_label_overflowing_output_dtype_raises_when_computed():
+    image = np.zeros((1, 600), bool)
+    image[0, ::2] = True  # 300 labels
+    labels, n = L.label(da.from_array(image, chunks=(1, 50)), output=np.int8)
+    assert labels.dtype == np.int8
+    with pytest.raises(InputRuntimeError, match=r"output dtype int8 must hold every label"):
+        labels.compute()
+    with pytest.raises(RuntimeError, match="insufficient bit-depth"):
+        ndi.label(image, output=np.int8)
+
+
+@pytest.mark.parametrize("output", [np.int16, "uint8", np.float32, "array-int64", "array-uint16"])
+def test_label_output_as_scipy(output):
+    image = _mask((19, 23), 0.4, seed=3)
+    x = da.from_array(image, chunks=(5, 7))
+    if isinstance(output, str) and output.startswith("array"):
+        dtype = output.split("-")[1]
+        want = np.zeros(image.shape, dtype)
+        n_want = ndi.label(image, output=want)
+        got = np.full(image.shape, 3, dtype)
+        n_got = L.label(x, output=got)
+        assert isinstance(n_got, int) and n_got == n_want
+        assert_same(got, want)
+    else:
+        want, n_want = ndi.label(image, None, output)
+        got, n_got = L.label(x, None, output)
+        assert_same(got, want)
+        assert int(n_got.compute()) == n_want
+
+
+def test_label_input_keyword_zero_d_and_empty():
+    image = _mask((9, 8), 0.5, seed=4)
+    got, n = L.label(input=da.from_array(image, chunks=4), structure=np.ones((3, 3)))
+    want, m = ndi.label(input=image, structure=np.ones((3, 3)))
+    assert_same(got, want)
+    assert int(n.compute()) == m
+    for value in (np.array(0.0), np.array(3.0), np.zeros((0, 4)), np.zeros((3, 0), bool)):
+        got, n = L.label(value)
+        want, m = ndi.label(value)
+        assert_same(got, want)
+        assert int(n.compute()) == m
+
+
+# --------------------------------------------------------------------------------------
+# propagation and hole filling with scipy's full signatures
+
+
+def _structure_for(kind, ndim, rng):
+    if kind == "conn":
+        return ndi.generate_binary_structure(ndim, int(rng.integers(1, ndim + 1)))
+    if kind == "symmetric":
+        half = rng.random((3,) * ndim) < 0.5
+        s = half | half[(slice(None, None, -1),) * ndim]
+        s[(1,) * ndim] = True
+        return s
+    if kind == "asymmetric":
+        s = rng.random((3,) * ndim) < 0.6
+        s[(1,) * ndim] = True
+        return s
+    return rng.random((2, 3, 4)[:ndim]) < 0.7  # not 3 wide: one task
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_propagation_and_fill_holes_property(data):
+    ndim = data.draw(st.integers(1, 3), label="ndim")
+    # at least 4 along every axis: scipy's own repeated pass is undefined on arrays
+    # smaller than the structure (it reads and writes past them)
+    shape = tuple(data.draw(st.lists(st.integers(4, 12), min_size=ndim, max_size=ndim)))
+    chunks = tuple(
+        _fit(tuple(data.draw(st.lists(st.integers(1, 5), min_size=1, max_size=4))), n)
+        for n in shape
+    )
+    seed = data.draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    kind = data.draw(st.sampled_from(["conn", "symmetric", "asymmetric", "wide"]))
+    structure = _structure_for(kind, ndim, rng)
+    origin = (0,) * ndim
+    if kind in ("asymmetric", "wide") and data.draw(st.booleans()):
+        origin = tuple(int(rng.integers(-(n // 2), (n - 1) // 2 + 1)) for n in structure.shape)
+    # a True centre (with the origin) keeps the repetition monotone: with a False one
+    # scipy's loop need not end
+    structure[tuple(n // 2 + o for n, o in zip(structure.shape, origin, strict=True))] = True
+    image = _mask(shape, data.draw(st.floats(0.2, 0.8)), seed)
+    seeds = _mask(shape, 0.05, seed + 1)
+    bv = data.draw(st.integers(0, 1))
+    x = da.from_array(image, chunks=chunks)
+    want = ndi.binary_propagation(seeds, structure, image, None, bv, origin)
+    got = L.binary_propagation(da.from_array(seeds, chunks=chunks), structure, x, None, bv, origin)
+    assert_same(got, want)
+    assert_same(
+        L.binary_fill_holes(x, structure, None, origin),
+        ndi.binary_fill_holes(image, structure, None, origin),
+    )
+
+
+def test_propagation_and_fill_holes_with_axes_and_output():
+    stack = _mask((4, 13, 11), 0.6, seed=6)
+    seeds = _mask((4, 13, 11), 0.05, seed=7)
+    s2 = ndi.generate_binary_structure(2, 2)
+    x = da.from_array(stack, chunks=(3, 5, 4))
+    for axes in [(1, 2), (2, 1), (0, 2)]:
+        want = ndi.binary_fill_holes(stack, s2, axes=axes)
+        assert_same(L.binary_fill_holes(x, s2, axes=axes), want)
+        want = ndi.binary_propagation(seeds, s2, stack, axes=axes)
+        assert_same(L.binary_propagation(da.from_array(seeds, chunks=4), s2, x, axes=axes), want)
+    out = np.zeros(stack.shape, np.uint8)
+    assert L.binary_fill_holes(x, output=out) is None
+    assert_same(out, ndi.binary_fill_holes(stack).astype(np.uint8))
+    out = np.zeros(stack.shape, bool)
+    assert L.binary_propagation(seeds, mask=x, output=out) is out
+    assert_same(out, ndi.binary_propagation(seeds, mask=stack))
+
+
+def test_propagation_on_arrays_smaller_than_the_structure_repeats_one_pass():
+    image = _mask((2, 7), 0.6, seed=8)
+    seeds = _mask((2, 7), 0.2, seed=9)
+    structure = np.ones((5, 1), bool)
+    want = seeds.copy()
+    while True:  # the documented meaning: one pass repeated until nothing changes
+        new = ndi.binary_dilation(want, structure, 1, image)
+        if np.array_equal(new, want):
+            break
+        want = new
+    assert_same(L.binary_propagation(da.from_array(seeds, chunks=1), structure, image), want)
+
+
+def test_propagation_of_zero_d_input():
+    for value in (False, True):
+        assert_same(L.binary_propagation(np.array(value)), ndi.binary_propagation(np.array(value)))
+
+
+# --------------------------------------------------------------------------------------
+# watershed_ift
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_watershed_ift_property(data):
+    ndim = data.draw(st.integers(1, 3), label="ndim")
+    shape = tuple(data.draw(st.lists(st.integers(1, 12), min_size=ndim, max_size=ndim)))
+    chunks = tuple(
+        _fit(tuple(data.draw(st.lists(st.integers(1, 5), min_size=1, max_size=4))), n)
+        for n in shape
+    )
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    dtype = data.draw(st.sampled_from([np.uint8, np.uint16]))
+    image = rng.integers(0, data.draw(st.sampled_from([3, 255])), shape).astype(dtype)
+    markers = np.where(rng.random(shape) < 0.08, rng.integers(-2, 5, shape), 0)
+    markers = markers.astype(data.draw(st.sampled_from([np.int8, np.int32, np.int64])))
+    structure = ndi.generate_binary_structure(ndim, data.draw(st.integers(1, ndim)))
+    want = ndi.watershed_ift(image, markers, structure)
+    got = L.watershed_ift(da.from_array(image, chunks=chunks), markers, structure)
+    assert_same(got, want)
+
+
+def test_watershed_ift_output():
+    image = (np.arange(99).reshape(9, 11) * 7 % 13).astype(np.uint8)
+    markers = np.zeros(image.shape, np.int16)
+    markers[1, 1], markers[7, 9] = 1, 2
+    want = np.zeros(image.shape, np.int32)
+    ndi.watershed_ift(image, markers, output=want)
+    out = np.zeros(image.shape, np.int32)
+    assert L.watershed_ift(da.from_array(image, chunks=4), markers, output=out) is out
+    assert_same(out, want)
+    assert_same(
+        L.watershed_ift(image, markers, None, np.int64),
+        ndi.watershed_ift(image, markers, None, np.int64),
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "cls", "match"),
+    [
+        (dict(input=np.zeros((4, 4))), InputTypeError, r"input must be uint8 or uint16; got"),
+        (dict(structure=np.ones((3,))), ParameterRuntimeError, r"structure must have 2 dim"),
+        (dict(structure=np.ones((5, 5))), ParameterRuntimeError, r"structure must have shape"),
+        (dict(markers=np.zeros((4, 5), int)), InputRuntimeError, r"markers must have the input"),
+        (dict(markers=np.zeros((4, 4), np.uint8)), InputRuntimeError, r"signed integer dtype"),
+        (dict(output=np.zeros((4, 4), np.uint8)), ParameterRuntimeError, r"output must have a"),
+        (dict(output=np.zeros((4, 5), np.int8)), ParameterRuntimeError, r"output must have the"),
+    ],
+)
+def test_watershed_ift_errors(kwargs, cls, match):
+    kw = dict(input=np.zeros((4, 4), np.uint8), markers=np.zeros((4, 4), np.int32))
+    kw.update(kwargs)
+    with pytest.raises(cls, match=match):
+        L.watershed_ift(**kw)

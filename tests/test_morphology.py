@@ -11,7 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from batchimg import morphology as M
-from batchimg.errors import InputError, InvalidParameterError
+from batchimg.errors import (
+    InputRuntimeError,
+    InputTypeError,
+    InvalidParameterError,
+    ParameterIndexError,
+    ParameterRuntimeError,
+    ParameterTypeError,
+)
 
 BINARY = ["binary_erosion", "binary_dilation", "binary_opening", "binary_closing"]
 GREY = [
@@ -22,6 +29,7 @@ GREY = [
     "white_tophat",
     "black_tophat",
     "morphological_gradient",
+    "morphological_laplace",
 ]
 
 
@@ -30,101 +38,146 @@ def _bool_image(shape, seed=0, p=0.6):
 
 
 # --------------------------------------------------------------------------------------
-# errors
-
-
-@pytest.mark.parametrize("name", BINARY)
-def test_iterations_below_one_points_at_propagation(name):
-    image = _bool_image((6, 6))
-    with pytest.raises(InvalidParameterError, match=r"iterations must be >= 1; got 0\..*"):
-        getattr(M, name)(image, iterations=0)
-    with pytest.raises(InvalidParameterError, match="binary_propagation"):
-        getattr(M, name)(image, iterations=-1)
+# errors: scipy's exception types, house messages
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "match"),
+    ("kwargs", "cls", "match"),
     [
-        (dict(iterations=1.5), r"iterations must be an integer; got 1\.5\."),
-        (dict(iterations=True), r"iterations must be an integer; got True\."),
-        (dict(structure=np.ones(3)), r"structure must have 2 dimensions .* shape \(3,\)"),
-        (dict(structure=np.full((3, 3), 2)), r"structure must contain only 0 and 1"),
-        (dict(structure=np.ones((3, 3)), origin=2), r"origin must satisfy .* got 2\."),
-        (dict(structure=np.ones((2, 2)), origin=(1, 0)), r"origin must satisfy .*\(1, 0\)"),
-        (dict(border_value=2), r"border_value must be 0 or 1 .*; got 2\."),
-        (dict(brute_force="yes"), r"brute_force must be True or False; got 'yes'\."),
-        (dict(axes=(0, 0)), r"axes must not repeat an axis"),
+        (dict(iterations=1.5), ParameterTypeError, r"iterations must be an integer; got 1\.5\."),
+        (dict(iterations="2"), ParameterTypeError, r"iterations must be an integer; got '2'\."),
+        (dict(structure=np.ones(3)), ParameterRuntimeError, r"structure must have 2 dim.*\(3,\)"),
+        (dict(structure=np.ones((0, 3))), ParameterRuntimeError, r"structure must not be empty"),
+        (dict(structure=np.ones(9, complex)), ParameterTypeError, r"structure must be a real"),
+        (dict(structure=np.ones((3, 3)), origin=2), ParameterIndexError, r"origin must .* got 2\."),
+        (dict(structure=np.ones((2, 2)), origin=(1, 0)), ParameterIndexError, r"\(1, 0\)"),
+        (dict(origin=(0, 0, 0)), ParameterRuntimeError, r"origin must be one value or one per"),
+        (dict(origin=("a", 0)), ParameterTypeError, r"origin must hold integers"),
+        (dict(border_value="x"), ParameterTypeError, r"border_value must be an integer .*'x'\."),
+        (dict(border_value=2.0), ParameterTypeError, r"border_value must be an integer .*2\.0\."),
+        (dict(axes=(0, 0)), InvalidParameterError, r"axes must not repeat an axis"),
+        (dict(output=np.zeros((6, 5), bool)), ParameterRuntimeError, r"output must have the in"),
+        (dict(output=np.zeros((6, 6), complex)), ParameterTypeError, r"output must have a real"),
+        (dict(output=np.zeros((6, 6), np.float16)), ParameterRuntimeError, r"got float16\."),
+        (dict(output=[1, 2]), ParameterTypeError, r"output must be None, a dtype or a numpy arr"),
+        (dict(output="no-such-dtype"), ParameterTypeError, r"output must be None, a dtype"),
     ],
 )
-def test_binary_parameter_errors(kwargs, match):
-    with pytest.raises(InvalidParameterError, match=match):
+def test_binary_parameter_errors(kwargs, cls, match):
+    with pytest.raises(cls, match=match):
         M.binary_erosion(_bool_image((6, 6)), **kwargs)
 
 
-def test_binary_image_dtype_errors():
-    with pytest.raises(InvalidParameterError, match=r"image must have a bool, integer.*complex128"):
+def test_binary_errors_are_catchable_as_scipys():
+    image = _bool_image((6, 6))
+    with pytest.raises(TypeError, match="iterations must be an integer"):
+        M.binary_opening(image, iterations=0.5)
+    with pytest.raises(RuntimeError, match="structure must have 2 dimensions"):
+        M.binary_opening(image, np.ones(3))
+    # scipy's dilations index the structure's shape by origin first: IndexError there
+    with pytest.raises(IndexError, match="structure must have 2 dimensions"):
+        M.binary_closing(image, np.ones(3))
+    with pytest.raises(RuntimeError, match="structure must have 2 dimensions"):
+        M.binary_dilation(image, np.ones((3, 3, 3)))
+    with pytest.raises(IndexError, match="origin must satisfy"):
+        M.binary_dilation(image, origin=5)
+    with pytest.raises(TypeError, match="must be real; got dtype complex128"):
+        M.binary_hit_or_miss(image.astype(complex))
+
+
+def test_image_dtype_errors():
+    with pytest.raises(InputTypeError, match=r"input must be real; got dtype complex128\. scipy"):
         M.binary_dilation(np.ones((4, 4), complex))
-    with pytest.raises(InvalidParameterError, match=r"got dtype float16\. Hint: convert"):
+    with pytest.raises(InputRuntimeError, match=r"got dtype float16\. Hint: convert"):
         M.binary_dilation(np.ones((4, 4), np.float16))
+    with pytest.raises(InputRuntimeError, match=r"input must be a numeric array; got dtype obj"):
+        M.binary_erosion(np.array([1, None], object))
+    with pytest.raises(InputTypeError, match=r"got dtype complex64"):
+        M.white_tophat(np.ones((4, 4), np.complex64), size=3)
+    with pytest.raises(InputRuntimeError, match=r"got dtype float16"):
+        M.grey_erosion(np.ones((4, 4), np.float16), size=3)
 
 
 def test_mask_errors():
     image = _bool_image((6, 6))
-    with pytest.raises(InputError, match=r"mask must have the image's shape \(6, 6\); got shape"):
+    with pytest.raises(InputRuntimeError, match=r"mask must have the input's shape \(6, 6\); got"):
         M.binary_erosion(image, mask=np.ones((6, 5), bool))
-    with pytest.raises(InputError, match=r"mask must have the image's shape .*\(6,\)"):
+    with pytest.raises(InputRuntimeError, match=r"mask must have the input's shape .*\(6,\)"):
         M.binary_closing(image, mask=np.ones(6, bool))
-    with pytest.raises(InvalidParameterError, match=r"mask must have a bool, integer.*complex"):
+    with pytest.raises(InputRuntimeError, match=r"mask must have a bool, integer.*complex"):
         M.binary_opening(image, mask=np.ones((6, 6), complex))
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "match"),
+    ("kwargs", "cls", "match"),
     [
-        (dict(), r"size, footprint or structure must be given; got none of them\."),
-        (dict(size=0), r"size must be >= 1"),
-        (dict(size=(3, 3, 3)), r"size must be a number or have one value per axis \(2\)"),
-        (dict(footprint=np.zeros((3, 3))), r"footprint must hold at least one True"),
-        (dict(footprint=np.ones(3)), r"footprint must have 2 dimensions"),
-        (dict(size=3, origin=(0, 2)), r"origin must satisfy .*\(0, 2\)"),
-        (dict(size=3, mode="reflekt"), r"mode must be one of .* Did you mean 'reflect'\?"),
-        (dict(size=3, cval="x"), r"cval must be a number; got 'x'\."),
+        (dict(), InvalidParameterError, r"size, footprint or structure must be given; got none"),
+        (dict(size=-1), InvalidParameterError, r"size must be whole numbers >= 0; got -1\."),
+        (dict(size=2.5), InvalidParameterError, r"size must be whole numbers >= 0; got 2\.5\."),
+        (dict(size=(3, 3, 3)), ParameterRuntimeError, r"size must be one value or one per axis"),
+        (dict(footprint=np.zeros((3, 3))), InvalidParameterError, r"footprint must hold at le"),
+        (dict(footprint=np.ones(3)), ParameterRuntimeError, r"footprint must have 2 dimensions"),
+        (dict(footprint=np.ones(9, complex)), ParameterTypeError, r"footprint must be a real"),
+        (dict(structure=np.ones(3)), ParameterRuntimeError, r"structure must have 2 dimensions"),
+        (dict(structure=np.ones(9, complex)), ParameterTypeError, r"structure must be a real"),
+        (dict(size=3, origin=(0, 2)), InvalidParameterError, r"origin must satisfy .*\(0, 2\)"),
+        (dict(size=3, mode="reflekt"), ParameterRuntimeError, r"Did you mean 'reflect'\?"),
+        (dict(size=3, cval="x"), ParameterTypeError, r"cval must be a real number; got 'x'\."),
+        (dict(size=3, output=np.complex64), ParameterRuntimeError, r"output must have a real"),
+        (dict(size=3, output=np.zeros((6, 7))), ParameterRuntimeError, r"output must have the"),
         (
             dict(footprint=np.eye(3), mode=("reflect", "wrap")),
+            ParameterRuntimeError,
             r"mode must be one name for a non-flat or non-rectangular footprint",
         ),
         (
             dict(footprint=np.ones((3, 3)), structure=np.ones((3, 2))),
+            InvalidParameterError,
             r"footprint and structure must have the same shape; got \(3, 3\) and \(3, 2\)\.",
         ),
     ],
 )
-def test_grey_parameter_errors(kwargs, match):
-    with pytest.raises(InvalidParameterError, match=match):
-        M.grey_opening(random_image((6, 6), "uint8"), **kwargs)
-
-
-def test_grey_image_dtype_errors():
-    with pytest.raises(InvalidParameterError, match=r"got dtype complex64"):
-        M.white_tophat(np.ones((4, 4), np.complex64), size=3)
+def test_grey_parameter_errors(kwargs, cls, match):
+    with pytest.raises(cls, match=match):
+        M.grey_erosion(random_image((6, 6), "uint8"), **kwargs)
 
 
 def test_structure_helpers_errors():
-    with pytest.raises(InvalidParameterError, match=r"rank must be >= 0; got -1\."):
-        M.generate_binary_structure(-1, 1)
-    with pytest.raises(InvalidParameterError, match=r"connectivity must be an integer"):
-        M.generate_binary_structure(2, 1.5)
-    with pytest.raises(InvalidParameterError, match=r"iterations must be >= 1; got 0\."):
-        M.iterate_structure(np.ones((3, 3)), 0)
+    with pytest.raises(ParameterTypeError, match=r"rank must be an integer; got 1\.5\."):
+        M.generate_binary_structure(1.5, 1)
+    with pytest.raises(ParameterTypeError, match=r"connectivity must be a number; got 'x'\."):
+        M.generate_binary_structure(2, "x")
+    with pytest.raises(ParameterTypeError, match=r"iterations must be an integer; got 2\.0\."):
+        M.iterate_structure(np.ones((3, 3)), 2.0)
     with pytest.raises(InvalidParameterError, match=r"structure must not be empty"):
         M.iterate_structure(np.ones((0, 3)), 2)
+    with pytest.raises(ParameterRuntimeError, match=r"origin must be one value or one per axis"):
+        M.iterate_structure(np.ones((3, 3)), 2, origin=(1, 2, 3))
+
+
+def test_local_step_refuses_iterations_below_one():
+    from batchimg._overlap import Spec
+
+    with pytest.raises(InvalidParameterError, match=r"iterations must be >= 1 for a local step"):
+        M.binary_erosion.step(Spec(2, np.dtype(bool), (6, 6)), iterations=0)
+
+
+def test_size_and_footprint_warn_as_scipy_does():
+    image = random_image((6, 6), "uint8")
+    with pytest.warns(UserWarning, match="ignoring size because footprint is set"):
+        got = M.grey_opening(image, size=3, footprint=np.ones((2, 2)))
+    with pytest.warns(UserWarning, match="ignoring size because footprint is set"):
+        want = ndi.grey_opening(image, size=3, footprint=np.ones((2, 2)))
+    assert_same(got, want)
 
 
 # --------------------------------------------------------------------------------------
 # structuring elements
 
 
-@pytest.mark.parametrize(("rank", "conn"), [(0, 1), (1, 1), (2, 1), (2, 2), (3, 2), (3, 5)])
+@pytest.mark.parametrize(
+    ("rank", "conn"), [(-1, 1), (0, 1), (1, 0), (1, 1), (2, 1), (2, 1.5), (2, 2), (3, 2), (3, 5)]
+)
 def test_generate_binary_structure_is_scipys(rank, conn):
     assert_same(M.generate_binary_structure(rank, conn), ndi.generate_binary_structure(rank, conn))
 
@@ -132,6 +185,8 @@ def test_generate_binary_structure_is_scipys(rank, conn):
 def test_iterate_structure_is_scipys():
     s = np.array([[0, 1], [1, 1]], bool)
     assert_same(M.iterate_structure(s, 3), ndi.iterate_structure(s, 3))
+    # below 2 iterations scipy returns a copy in the structure's own dtype
+    assert_same(M.iterate_structure(s.astype(float), 1), ndi.iterate_structure(s.astype(float), 1))
     got, origin = M.iterate_structure(s, 2, origin=(0, -1))
     want, want_origin = ndi.iterate_structure(s, 2, origin=(0, -1))
     assert_same(got, want)
@@ -359,3 +414,207 @@ def test_grey_property(data):
         kw["structure"] = (footprint * 2).astype(np.int16)
     got = getattr(M, name)(da.from_array(image, chunks=chunks), **kw)
     assert_same(got, _scipy_binary(name, image, **kw))
+
+
+# --------------------------------------------------------------------------------------
+# scipy's signatures: positional order, input=, output=, 0-d, axes
+
+
+def _scipy_positional(name):
+    import inspect
+
+    ours = [p.name for p in inspect.signature(getattr(M, name)).parameters.values()]
+    theirs = [p.name for p in inspect.signature(getattr(ndi, name)).parameters.values()]
+    return ours, theirs
+
+
+SCIPY_NAMES = [
+    n
+    for n in ndi._morphology.__all__
+    if n not in ("generate_binary_structure", "iterate_structure")
+]
+
+
+@pytest.mark.parametrize("name", SCIPY_NAMES)
+def test_signature_is_scipys(name):
+    import inspect
+
+    ours = inspect.signature(getattr(M, name)).parameters
+    theirs = inspect.signature(getattr(ndi, name)).parameters
+    assert [(p.name, p.kind, p.default) for p in ours.values()] == [
+        (p.name, p.kind, p.default) for p in theirs.values()
+    ]
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_positional_and_keyword_calls(name):
+    image = _bool_image((9, 8), seed=11)
+    mask = _bool_image((9, 8), seed=12, p=0.8)
+    s = ndi.generate_binary_structure(2, 2)
+    x = da.from_array(image, chunks=(4, 3))
+    if name in ("binary_erosion", "binary_dilation"):
+        args = (s, 2, mask, None, 1, (0, -1))
+    else:
+        args = (s, 2, None, (0, -1), mask, 1)
+    assert_same(getattr(M, name)(x, *args), getattr(ndi, name)(image, *args))
+    assert_same(
+        getattr(M, name)(input=x, structure=s), getattr(ndi, name)(input=image, structure=s)
+    )
+    with pytest.raises(TypeError, match="multiple values for argument 'input'"):
+        getattr(M, name)(x, input=x)
+    with pytest.raises(TypeError, match="keyword-only|positional argument"):
+        getattr(M, name)(x, s, 1, None, None, 0, 0, False, None)
+
+
+@pytest.mark.parametrize("name", BINARY)
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "float32"])
+def test_binary_output_array_is_filled_and_returned(name, dtype):
+    image = _bool_image((9, 8), seed=13)
+    want = getattr(ndi, name)(image, iterations=2, output=np.zeros(image.shape, dtype))
+    out = np.full(image.shape, 7, dtype)
+    got = getattr(M, name)(da.from_array(image, chunks=(4, 5)), iterations=2, output=out)
+    assert got is out
+    assert_same(out, want)
+    # a dtype is ignored, as scipy ignores it: bool out
+    assert getattr(M, name)(image, output=np.float32).dtype == bool
+
+
+def test_output_may_be_the_input():
+    data = _bool_image((7, 9), seed=14)
+    want = ndi.binary_erosion(data, iterations=3, border_value=1)
+    got = M.binary_erosion(data, iterations=3, border_value=1, output=data)
+    assert got is data
+    assert_same(data, want)
+
+
+@pytest.mark.parametrize("name", GREY)
+@pytest.mark.parametrize("output", ["float32", "array-int16", "array-float64"])
+def test_grey_output(name, output):
+    image = random_image((11, 9), "uint8", seed=15)
+    x = da.from_array(image, chunks=(4, 5))
+    if output.startswith("array"):
+        dtype = output.split("-")[1]
+        want = np.zeros(image.shape, dtype)
+        ret = getattr(ndi, name)(image, size=(3, 2), output=want)
+        out = np.full(image.shape, 9, dtype)
+        got = getattr(M, name)(x, size=(3, 2), output=out)
+        assert got is out and ret is want
+        assert_same(out, want)
+    else:
+        assert_same(
+            getattr(M, name)(x, (3, 2), None, None, output),
+            getattr(ndi, name)(image, (3, 2), None, None, output),
+        )
+
+
+def test_hit_or_miss_output_returns_none_as_scipy():
+    image = _bool_image((9, 8), seed=16)
+    s1 = np.array([[0, 0, 0], [1, 1, 1], [0, 0, 0]])
+    want = np.zeros(image.shape, np.uint8)
+    assert ndi.binary_hit_or_miss(image, s1, output=want) is None
+    out = np.ones(image.shape, np.uint8)
+    assert M.binary_hit_or_miss(da.from_array(image, chunks=3), s1, output=out) is None
+    assert_same(out, want)
+
+
+@pytest.mark.parametrize("name", BINARY + GREY + ["binary_hit_or_miss"])
+def test_zero_d_input_is_scipys(name):
+    for value in (0, 1):
+        image = np.array(value, dtype=np.uint8)
+        kw = {} if name.startswith("binary") else dict(size=1)
+        assert_same(getattr(M, name)(image, **kw), getattr(ndi, name)(image, **kw))
+    if name in BINARY:
+        image = np.array(True)
+        assert_same(
+            getattr(M, name)(image, iterations=-1), getattr(ndi, name)(image, iterations=-1)
+        )
+
+
+@pytest.mark.parametrize("name", BINARY + GREY + ["binary_hit_or_miss"])
+@pytest.mark.parametrize("axes", [(2, 0), (1,), (0, 2, 1)])
+def test_axes_have_scipys_meaning(name, axes):
+    # scipy maps a structure's axes to the operated axes in increasing order, but
+    # sizes, modes and origins to ``axes`` in the order given
+    rng = np.random.default_rng(17)
+    n = len(axes)
+    fp = rng.random((3, 2, 4)[:n]) < 0.7
+    fp[(0,) * n] = True
+    # (two axes out of order with a nonzero origin crash scipy itself: its dilation moves
+    # the origin by the evenness of the structure axis of the same index, not its own)
+    origin = (1, 0, -1)[:n] if len(axes) != 2 else (0, 0)
+    if name.startswith("binary"):
+        image = _bool_image((7, 8, 9), seed=18)
+        kw = dict(origin1=origin) if name == "binary_hit_or_miss" else dict(origin=origin)
+        kw["structure1" if name == "binary_hit_or_miss" else "structure"] = fp
+    else:
+        image = random_image((7, 8, 9), "int32", seed=18)
+        kw = dict(footprint=fp, origin=origin, mode="nearest")
+        if name in ("grey_erosion", "grey_dilation"):
+            kw = dict(size=(3, 2, 4)[:n], origin=origin, mode=("wrap", "reflect", "mirror")[:n])
+    x = da.from_array(image, chunks=(3, 4, 2))
+    try:
+        want = getattr(ndi, name)(image, axes=axes, **kw)
+    except (IndexError, ValueError) as exc:  # an origin outside the structure, as scipy pairs them
+        with pytest.raises(type(exc), match="origin must satisfy"):
+            getattr(M, name)(x, axes=axes, **kw)
+        return
+    assert_same(getattr(M, name)(x, axes=axes, **kw), want)
+
+
+# --------------------------------------------------------------------------------------
+# iterations < 1: repeat until nothing changes
+
+
+def _structures_2d():
+    return [
+        None,
+        ndi.generate_binary_structure(2, 2),
+        np.array([[0, 1, 0], [1, 1, 1], [0, 1, 1]], bool),  # asymmetric: one task
+        np.ones((5, 1), bool),  # wider than 3: one task
+        np.array([[1, 0, 1], [1, 0, 1]], bool),  # False centre: not monotone
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "si"),
+    # with a False centre scipy's repeated erosion need not converge (it loops forever)
+    [
+        (n, i)
+        for n in BINARY
+        for i in range(5)
+        if i < 4 or n in ("binary_dilation", "binary_closing")
+    ],
+)
+def test_iterations_below_one_equal_scipy(name, si):
+    structure = _structures_2d()[si]
+    image = _bool_image((12, 11), seed=19 + si, p=0.55)
+    mask = _bool_image((12, 11), seed=29 + si, p=0.75)
+    for kw in (dict(), dict(mask=mask), dict(mask=mask, border_value=1), dict(border_value=1)):
+        want = getattr(ndi, name)(image, structure, iterations=0, **kw)
+        got = getattr(M, name)(da.from_array(image, chunks=(5, 4)), structure, -1, **kw)
+        assert_same(got, want)
+
+
+@_SETTINGS
+@given(data=st.data())
+def test_iterations_below_one_property(data):
+    image, chunks = data.draw(_chunked("bool"))
+    name = data.draw(st.sampled_from(BINARY))
+    conn = data.draw(st.integers(1, image.ndim))
+    kw = dict(
+        structure=ndi.generate_binary_structure(image.ndim, conn),
+        iterations=data.draw(st.integers(-2, 0)),
+        border_value=data.draw(st.integers(0, 1)),
+    )
+    if data.draw(st.booleans()):
+        kw["mask"] = _bool_image(image.shape, seed=data.draw(st.integers(0, 99)), p=0.7)
+    got = getattr(M, name)(da.from_array(image, chunks=chunks), **kw)
+    assert_same(got, getattr(ndi, name)(image, **kw))
+
+
+def test_iterations_below_one_is_lazy_and_not_one_task():
+    image = da.from_array(_bool_image((40, 40), seed=20), chunks=10)
+    out = M.binary_erosion(image, iterations=0)
+    assert out.chunks == image.chunks
+    # the component machinery: a task per block, no task holding the whole array
+    assert not any(k[0].startswith("whole") for k in out.__dask_graph__() if isinstance(k, tuple))

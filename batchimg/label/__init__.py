@@ -30,25 +30,23 @@ resolver instead of a numbering one: which background components touch the borde
 (:func:`clear_border`).
 """
 
-from ._components import (
-    binary_fill_holes,
-    binary_propagation,
-    clear_border,
-    reconstruct_by_propagation,
-)
+from ._components import clear_border
 from ._label import label
 from ._merge import label_dtype, normalize_structure
+from ._propagate import binary_fill_holes, binary_propagation, reconstruct_by_propagation
 from ._store import flag_store, label_measure_store, relabel_store
+from ._watershed import watershed_ift
 
 __all__ = [
     "binary_fill_holes",
     "binary_propagation",
     "clear_border",
-    "label",
     "flag_store",
+    "label",
     "label_dtype",
     "label_measure_store",
     "relabel_store",
     "normalize_structure",
     "reconstruct_by_propagation",
+    "watershed_ift",
 ]

@@ -45,6 +45,20 @@ def normalize_structure(structure: Any, ndim: int) -> np.ndarray:
     return s
 
 
+def embed(structure: np.ndarray, ndim: int, axes: tuple[int, ...]) -> np.ndarray:
+    """A 3x...x3 structure over ``axes`` as an ``ndim`` one with no connectivity elsewhere.
+
+    As in scipy (``np.expand_dims``), the structure's axes are the operated axes in
+    increasing order, whatever order ``axes`` lists them in.
+    """
+    full = np.zeros((3,) * ndim, bool)
+    index = [1] * ndim
+    for a in axes:
+        index[a] = slice(None)
+    full[tuple(index)] = structure
+    return full
+
+
 def label_dtype(shape: tuple[int, ...]) -> np.dtype:
     """The label dtype scipy.ndimage.label uses for an input of ``shape``.
 
