@@ -167,6 +167,14 @@ NO_INPUT = [
     ("  - threshold: {method: percentile}", r"percentile must be given"),
     ("  - threshold: {value: 1}\n  - label: {axes: [0, 1]}", r"label axes= is not a workflow"),
     (
+        "  - threshold: {value: 1}\n  - binary_erosion: {iterations: 0}",
+        r"step 2 'binary_erosion': iterations must be >= 1 for a local step; got 0\. scipy's",
+    ),
+    (
+        "  - threshold: {value: 1}\n  - binary_fill_holes: {origin: 1}",
+        r"unknown parameter 'origin'; binary_fill_holes takes structure, from, channel",
+    ),
+    (
         "  - threshold: {value: 1}\n  - label: {}\n"
         "  - remove_small_objects: {min_size: 5, max_size: 4}",
         r"step 3 'remove_small_objects': Both deprecated parameter `min_size` and new",

@@ -314,8 +314,8 @@ class Plan:
 
     @property
     def saved(self) -> tuple[str, ...]:
-        """The step outputs saved besides the labels."""
-        return self.workflow.save
+        """The step outputs saved besides the labels (the labels' step is the labels layer)."""
+        return tuple(n for n in self.workflow.save if n != self.labels)
 
     def describe(self) -> list[str]:
         """The plan in lines of text (for ``batchimg validate`` and the logs)."""

@@ -31,7 +31,16 @@ except ImportError:  # pragma: no cover - depends on the checkout
     _point = None
 
 #: Parameters a workflow may not set: arrays that only Python callers can pass.
-HIDDEN = frozenset({"mask", "intensity_image", "output", "labels", "index", "extra"})
+HIDDEN = frozenset({"mask", "intensity_image", "output", "out", "labels", "index", "extra"})
+
+#: Parameters of the library function that a workflow step does not take: workflows act
+#: on each spatial image whole (no ``axes``), with centred structures, and on integer
+#: labels (whose objects need no connectivity).
+NOT_IN_WORKFLOWS = {
+    "binary_fill_holes": frozenset({"origin", "axes"}),
+    "binary_propagation": frozenset({"origin", "axes"}),
+    "remove_small_objects": frozenset({"connectivity"}),
+}
 
 #: Public functions that are not workflow operations: they take Python callables.
 PYTHON_ONLY = frozenset(
@@ -75,6 +84,10 @@ SCHEMA: dict[str, str] = {
     "per_image": "bool|none",
     "brute_force": "bool",
     "structure": "structure",
+    "structure1": "structure",
+    "structure2": "structure",
+    "origin1": "ints",
+    "origin2": "ints",
     "footprint": "structure",
     "weights": "array",
     "spacing": "numbers|none",
@@ -161,6 +174,8 @@ def _params_of(func: Callable[..., Any]) -> tuple[Param, ...]:
     for i, p in enumerate(sig.parameters.values()):
         if i == 0 or p.name in HIDDEN or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
+        if p.name in NOT_IN_WORKFLOWS.get(func.__name__, ()):
+            continue
         required = p.default is inspect.Parameter.empty
         out.append(
             Param(p.name, SCHEMA.get(p.name, "any"), required, None if required else p.default)
@@ -175,7 +190,13 @@ def _summary(func: Callable[..., Any]) -> str:
     return doc.strip().split("\n\n")[0].replace("\n", " ")
 
 
-_BINARY_MORPHOLOGY = ("binary_erosion", "binary_dilation", "binary_opening", "binary_closing")
+_BINARY_MORPHOLOGY = (
+    "binary_erosion",
+    "binary_dilation",
+    "binary_opening",
+    "binary_closing",
+    "binary_hit_or_miss",
+)
 _GREY_MORPHOLOGY = (
     "grey_erosion",
     "grey_dilation",
@@ -184,6 +205,7 @@ _GREY_MORPHOLOGY = (
     "white_tophat",
     "black_tophat",
     "morphological_gradient",
+    "morphological_laplace",
 )
 #: point operation -> (reads, gives)
 _POINT_ROLES = {

@@ -34,12 +34,12 @@ def resolve_params(op: registry.Op, params: Mapping, ndim: int) -> dict:
     """Turn a step's YAML parameters into the function's keyword arguments."""
     out = dict(params)
     n = _operated_ndim(out, ndim)
-    for key in ("structure", "footprint"):
+    for key in ("structure", "footprint", "structure1", "structure2"):
         if out.get(key) is not None:
             out[key] = registry.resolve_structure(out[key], n)
     if out.get("weights") is not None:
         out["weights"] = np.asarray(out["weights"], dtype=np.float64)
-    for key in ("sigma", "size", "order", "origin", "radius", "axes", "mode"):
+    for key in ("sigma", "size", "order", "origin", "origin1", "origin2", "radius", "axes", "mode"):
         if isinstance(out.get(key), list):
             out[key] = tuple(out[key])
     return out
