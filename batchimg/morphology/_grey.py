@@ -28,6 +28,18 @@ GREY = {
 }
 
 
+#: a reach that keeps an axis whole (the overlap planner gives the axis one chunk)
+_WHOLE = 2**40
+
+
+def _nan_possible(dtype, cval, modes) -> bool:
+    """Whether a line scipy's box minimum/maximum runs over may hold NaN."""
+    if np.dtype(dtype).kind in "fc":
+        return True
+    ms = [modes] if isinstance(modes, str) else list(modes)
+    return bool(np.isnan(cval)) and any(P.MODES.get(m, m) == "constant" for m in ms)
+
+
 def _grey_kernel(block, *, func, out_kind, out_dtype, **kw):
     """Run the scipy function on one block, writing where scipy writes for this ``output``."""
     if out_kind == "array":
@@ -144,12 +156,20 @@ def _grey_step(name, spec, size, footprint, structure, output, mode, cval, origi
     per_axis = ["constant"] * spec.ndim
     for i, a in enumerate(axes):
         per_axis[a] = modes if isinstance(modes, str) else modes[i]
+    reach = A.reach_per_axis(spec.ndim, axes, tuple(max(s, 1) for s in shape), origin, passes)
+    if separable and _nan_possible(spec.dtype, cval, modes):
+        # scipy's box minimum/maximum is a running 1-D pass per axis whose answer, with NaN
+        # in a line, depends on the whole line (as batchimg.filters explains): those axes
+        # are kept whole
+        reach = tuple(
+            _WHOLE if a in axes and shape[axes.index(a)] > 1 else r for a, r in enumerate(reach)
+        )
     return make_step(
         name,
         kernel,
         ndim=spec.ndim,
         axes=tuple(range(spec.ndim)),
-        reach=A.reach_per_axis(spec.ndim, axes, tuple(max(s, 1) for s in shape), origin, passes),
+        reach=reach,
         modes=per_axis,
         dtype=dtype,
         params=(size, footprint, structure, modes, float(cval), origin, axes, out.key()),
