@@ -390,8 +390,10 @@ def table_parts(path: str, columns: Sequence[str], rows: int | None = None) -> I
         return
     import pandas as pd
 
+    from ..io.tables import CSV_READ_OPTIONS
+
     with pd.read_csv(
-        path, usecols=list(columns), chunksize=rows, float_precision="round_trip"
+        path, usecols=list(columns), chunksize=rows, **CSV_READ_OPTIONS
     ) as reader:
         yield from reader
 
@@ -407,7 +409,9 @@ def first_rows(path: str, n: int = FIRST_ROWS):
         return f.schema_arrow.empty_table().to_pandas()
     import pandas as pd
 
-    return pd.read_csv(path, nrows=n, float_precision="round_trip")
+    from ..io.tables import CSV_READ_OPTIONS
+
+    return pd.read_csv(path, nrows=n, **CSV_READ_OPTIONS)
 
 
 class Sample:
