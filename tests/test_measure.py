@@ -513,6 +513,18 @@ def test_filter_regions_equals_label_of_kept_mask(where, chunking):
         assert_same(measure.filter_regions_image(lab, where, img), want)
 
 
+@pytest.mark.parametrize(
+    "dtype, spread",
+    [("uint8", 1), ("uint16", 1), ("int32", 1), ("int32", 1000), ("uint64", 1), ("uint64", 1000)],
+)
+def test_keeping_labels_in_memory_equals_remove_small_objects(dtype, spread):
+    # spread 1: labels 1..n (counted by one bincount); 1000: values beyond the image size
+    lab = (make_labels((60, 70), seed=5).astype(np.int64) * spread).astype(dtype)
+    for max_size in (0, 3, 20, 10_000):
+        got = measure.filter_regions_image(lab, f"area > {max_size}", renumber=False)
+        assert_same(got, skimage.morphology.remove_small_objects(lab, max_size=max_size))
+
+
 def test_filter_regions_3d_structure_and_sparse_labels():
     rng = np.random.default_rng(4)
     mask = ndi.uniform_filter(rng.random((10, 12, 14)), 3) > 0.52

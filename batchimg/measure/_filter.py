@@ -81,6 +81,23 @@ def _mapping(t, objects, node, props, ndim, spacing, dtype, renumber=True, chann
     return make(t, node, props, ndim, spacing, dtype, objects=per_prop, channels=channels)
 
 
+def _counts_only(lab: np.ndarray) -> dict | None:
+    """The table of pixel counts by one ``bincount``, for labels no larger than the image.
+
+    The same ``label``/``count`` fields as the statistics engine gives (labels in
+    increasing order), at a fraction of its cost on the small, densely numbered
+    label images of a collection; None where it does not apply.
+    """
+    if lab.dtype.kind not in "iu" or lab.size == 0:
+        return None
+    lo, hi = int(lab.min()), int(lab.max())
+    if lo < 0 or hi > lab.size:
+        return None
+    counts = np.bincount(lab.ravel().astype(np.intp, copy=False), minlength=1)
+    labels = np.flatnonzero(counts[1:]) + 1
+    return {"label": labels.astype(np.int64), "count": counts[labels].astype(np.int64)}
+
+
 def filter_regions_image(
     label_image: np.ndarray,
     where: str = "area > 10",
@@ -102,8 +119,10 @@ def filter_regions_image(
     needs = R.needs_of(props) | ({"first"} if renumber else set())
     obj = R.object_properties(props)
     halo = R.halo_of(needs)
-    source = np.pad(lab, halo) if halo else lab
-    t = R.block_stats(source, intensity_image, (0,) * lab.ndim, lab.shape, needs, False, halo)
+    t = _counts_only(lab) if needs <= {"count"} else None
+    if t is None:
+        source = np.pad(lab, halo) if halo else lab
+        t = R.block_stats(source, intensity_image, (0,) * lab.ndim, lab.shape, needs, False, halo)
     objects = {}
     for i in range(len(t["label"])) if obj else ():
         lo, hi = t["bmin"][i], t["bmax"][i]

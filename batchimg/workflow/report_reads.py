@@ -392,9 +392,7 @@ def table_parts(path: str, columns: Sequence[str], rows: int | None = None) -> I
 
     from ..io.tables import CSV_READ_OPTIONS
 
-    with pd.read_csv(
-        path, usecols=list(columns), chunksize=rows, **CSV_READ_OPTIONS
-    ) as reader:
+    with pd.read_csv(path, usecols=list(columns), chunksize=rows, **CSV_READ_OPTIONS) as reader:
         yield from reader
 
 
