@@ -93,8 +93,10 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def dask_cluster(n_workers: int = 2):
+def dask_cluster(n_workers: int = 2, worker_args=()):
     """A real ``dask scheduler`` and ``n_workers`` ``dask worker`` processes on 127.0.0.1.
+
+    ``worker_args`` go to every ``dask worker`` command line.
 
     Yields ``(address, procs)``; ``procs[0]`` is the scheduler, then the workers. Every
     process still running is stopped on exit (killed when it does not stop in 10 s).
@@ -121,7 +123,7 @@ def dask_cluster(n_workers: int = 2):
         for _ in range(n_workers):
             procs.append(subprocess.Popen(
                 [dask_cli, "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
-                 "--no-dashboard", "--no-nanny"],
+                 "--no-dashboard", "--no-nanny", *worker_args],
                 **quiet,
             ))  # fmt: skip
         deadline = time.monotonic() + 60

@@ -21,7 +21,7 @@ from batchimg.cli import main
 from batchimg.errors import InputError, InvalidParameterError, WorkflowError
 from batchimg.workflow import check, info, open_result, parse_workflow, run
 from batchimg.workflow.demo import blobs, bundled_workflow
-from batchimg.workflow.scheduler import resolve
+from batchimg.workflow.scheduler import WORKER_MODULES, resolve
 
 BATCHIMG = str(Path(sys.executable).parent / "batchimg")
 SEG = """name: seg
@@ -261,6 +261,25 @@ def test_a_run_honours_dask_config(tmp_path, monkeypatch):
     assert seen and set(seen) == {"sync"}
 
 
+# a lambda: sent to the workers by value (this test module is not importable there)
+_has_modules = lambda names: all(n in __import__("sys").modules for n in names)  # noqa: E731
+
+
+@pytest.mark.slow
+def test_workers_started_with_the_preload_hold_the_engines_before_any_run(tmp_path):
+    from distributed import Client
+
+    with dask_cluster(1, ["--preload", "batchimg.workflow.preload"]) as (address, _):
+        with Client(address) as client:
+            assert all(client.run(_has_modules, WORKER_MODULES).values())
+            images = _images(tmp_path / "images", n=2)
+            run(parse_workflow(SEG), images, tmp_path / "out", scheduler=client)
+    local = run(parse_workflow(SEG), images, tmp_path / "local")
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "out" / "measurements.csv"), local.table, check_dtype=False
+    )
+
+
 @pytest.mark.slow
 def test_a_real_cluster_from_a_terminal_a_scheduler_file_and_a_client(tmp_path, caplog):
     from distributed import Client
@@ -283,6 +302,8 @@ def test_a_real_cluster_from_a_terminal_a_scheduler_file_and_a_client(tmp_path, 
         )
         assert proc.returncode == 0, proc.stderr
         assert f"scheduler: distributed {address}" in proc.stderr
+        with Client(address) as client:  # the run had the workers import both engines
+            assert all(client.run(_has_modules, WORKER_MODULES).values())
         proc = subprocess.run(
             [
                 BATCHIMG,

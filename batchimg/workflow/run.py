@@ -308,12 +308,25 @@ def run(workflow: Workflow, source: Any, output: str | os.PathLike, **options: A
         them), an output folder in use by another run or holding what batchimg did not
         write, or a refused resume.
     """
-    from . import chunking
-    from .progress import Progress
-    from .scheduler import resolve
+    from .scheduler import WORKER_MODULES, resolve
 
     t0 = time.perf_counter()
     opts = RunOptions(**options)
+    # connect first: a cluster's workers import the engines while this process plans
+    executor = resolve(opts.scheduler, scheduler_file=opts.scheduler_file, workers=opts.workers)
+    try:
+        executor.warm(WORKER_MODULES)
+        return _run(workflow, source, output, opts, executor, t0)
+    finally:
+        executor.close()
+
+
+def _run(
+    workflow: Workflow, source: Any, output: Any, opts: RunOptions, executor: Any, t0: float
+) -> RunResult:
+    from . import chunking
+    from .progress import Progress
+
     if isinstance(output, str) and _URL.match(output):
         raise InputError(f"output must be a local folder; got the URL {output!r}.")
     out = F.OutputFolder(output)
@@ -365,7 +378,6 @@ def run(workflow: Workflow, source: Any, output: str | os.PathLike, **options: A
     elif opts.resume:
         log.info(f"nothing to resume in {out.path}; starting a new run")
     out.prepare(_writes(plan, table, opts.report), overwrite=opts.overwrite)
-    executor = resolve(opts.scheduler, scheduler_file=opts.scheduler_file, workers=opts.workers)
     executor.progress = Progress(enabled=opts.progress)
     if executor.distributed:
         link = executor.dashboard
@@ -391,7 +403,6 @@ def run(workflow: Workflow, source: Any, output: str | os.PathLike, **options: A
         raise
     finally:
         out.lock.release()
-        executor.close()
 
 
 def _already_complete(path: str, workflow: Workflow, inp: Any, table: str) -> RunResult | None:

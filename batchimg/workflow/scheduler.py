@@ -44,6 +44,16 @@ LOCAL = {
     "synchronous": "sync",
     "single-threaded": "sync",
 }
+#: What a task of either engine imports: sent to a cluster's workers at connection
+#: (:meth:`Executor.warm`), and imported by ``dask worker --preload
+#: batchimg.workflow.preload`` when a worker starts.
+WORKER_MODULES = (
+    "batchimg.workflow.collection",
+    "batchimg.workflow.volume",
+    "batchimg.workflow.omezarr",
+    "skimage.filters",
+    "skimage.measure",
+)
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://|^[\w.-]+:\d+$")
 
 
@@ -142,11 +152,45 @@ class Executor:
             progress.advance()
         return list(self.client.gather(futures))
 
+    def warm(self, modules: Sequence[str]) -> None:
+        """Have a cluster's workers import ``modules`` now, without waiting for them.
+
+        A fresh worker process imports the engine (scipy, scikit-image, zarr,
+        batchimg: about a second) when its first task arrives; asked at connection,
+        it does so while this process opens the input and plans, and the first
+        tasks find it ready. Nothing to do on a local scheduler. A worker that
+        cannot import them fails later, at its first task, with the real error.
+        """
+        if self.client is None:
+            return
+        try:
+            self.client.run(_warm_worker, tuple(modules), wait=False)
+        except Exception as exc:  # a warm-up is an optimisation, never a failure
+            log.debug(f"scheduler: the workers' warm-up was not sent: {exc}")
+
     def close(self) -> None:
         """Close the client if batchimg opened it."""
         if self.client is not None and self.owned:
             self.client.close()
             self.client = None
+
+
+def import_all(modules: Sequence[str]) -> None:
+    """Import ``modules``, passing over any that fail (their first use reports it)."""
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # reported by the first task that needs it
+            pass
+
+
+async def _warm_worker(modules: tuple[str, ...]) -> None:
+    """On a worker: import ``modules`` in a thread, leaving its event loop free."""
+    import asyncio
+
+    asyncio.get_running_loop().run_in_executor(None, import_all, modules)
 
 
 def _connect(address: str | None = None, scheduler_file: str | None = None, how: str = ""):
@@ -310,4 +354,4 @@ def _named(name: str, workers: int | None, cores: int, how: str) -> Executor:
     )
 
 
-__all__ = ["Executor", "LOCAL", "resolve"]
+__all__ = ["Executor", "LOCAL", "WORKER_MODULES", "import_all", "resolve"]
