@@ -487,3 +487,22 @@ def test_bundled_workflows_are_package_data():
     assert path.read_text().startswith("#") and path.parent.name == "workflows"
     with pytest.raises(FileNotFoundError, match="no bundled workflow 'nope.yaml'"):
         bundled_workflow("nope.yaml")
+
+
+def test_every_chunk_is_written_even_when_it_holds_only_the_fill_value(tmp_path):
+    # zarr skips all-zero chunks unless told otherwise, after comparing every chunk with
+    # the fill value (three times the cost of writing it); batchimg writes each chunk as
+    # it comes, in both engines
+    folder = tmp_path / "blank"
+    folder.mkdir()
+    for i in range(3):
+        iio.imwrite(folder / f"b{i}.png", np.zeros((16, 20), np.uint8))
+    raw = tmp_path / "v.raw"
+    np.zeros((6, 16, 20), np.uint8).tofile(raw)
+    wf = parse_workflow("name: g\nsteps:\n  - gaussian_filter: {sigma: 1}\nsave: [gaussian_filter]\n")
+    run(wf, folder, tmp_path / "c", chunks=1)
+    run(wf, raw, tmp_path / "v", raw_shape=(6, 16, 20), raw_dtype="uint8", chunks=(3, 8, 10))
+    for out in ("c", "v"):
+        for name in ("0", "gaussian_filter/0"):
+            a = zarr.open_array(tmp_path / out / "result.zarr" / name, mode="r")
+            assert a.nchunks_initialized == a.nchunks > 1, (out, name)

@@ -66,11 +66,9 @@ class EngineResult:
 @functools.lru_cache(maxsize=64)
 def _output_array(path: str, run: str):
     """An output array opened once per process and run (``run``: its staging folder)."""
-    import zarr
+    from .omezarr import open_array
 
-    from .omezarr import WRITE_CONFIG
-
-    return zarr.open_array(path, mode="r+", config=WRITE_CONFIG)
+    return open_array(path, "r+")
 
 
 @dataclass(frozen=True)

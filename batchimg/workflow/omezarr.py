@@ -379,11 +379,23 @@ def _regions(shape: Sequence[int], chunks: Sequence[int]):
         yield tuple(slice(s, min(s + c, n)) for s, c, n in zip(starts, chunks, shape, strict=True))
 
 
-@functools.lru_cache(maxsize=64)
-def _open(path: str, mode: str):
+def open_array(path: str, mode: str = "r"):
+    """Open an array of result.zarr; for writing (``mode`` not ``"r"``), with WRITE_CONFIG.
+
+    The settings are applied with ``Array.with_config``: ``zarr.open_array``'s own
+    ``config=`` does not reach the opened array (zarr 3.1), which then checks every
+    chunk against the fill value before writing it (three times the cost of the write).
+    """
     import zarr
 
-    return zarr.open_array(path, mode=mode, config=WRITE_CONFIG if mode != "r" else None)
+    arr = zarr.open_array(path, mode=mode)
+    with_config = getattr(arr, "with_config", None)  # zarr >= 3.1
+    return arr if mode == "r" or with_config is None else with_config(WRITE_CONFIG)
+
+
+@functools.lru_cache(maxsize=64)
+def _open(path: str, mode: str):
+    return open_array(path, mode)
 
 
 def _downsample_block(src_path: str, dst_path: str, region: tuple, step: tuple, nearest: bool):
@@ -421,4 +433,12 @@ def _mean_down(block: np.ndarray, step: Sequence[int]) -> np.ndarray:
     return out.astype(block.dtype)
 
 
-__all__ = ["LABELS", "LABELS_PATH", "Layer", "ResultZarr", "create_array", "label_colors"]
+__all__ = [
+    "LABELS",
+    "LABELS_PATH",
+    "Layer",
+    "ResultZarr",
+    "create_array",
+    "label_colors",
+    "open_array",
+]

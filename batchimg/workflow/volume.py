@@ -67,11 +67,9 @@ class Store:
 
 @functools.lru_cache(maxsize=128)
 def _zarr(path: str, mode: str = "r"):
-    import zarr
+    from .omezarr import open_array
 
-    from .omezarr import WRITE_CONFIG
-
-    return zarr.open_array(path, mode=mode, config=WRITE_CONFIG if mode != "r" else None)
+    return open_array(path, mode)
 
 
 def _read(store: Store, fixed: dict[str, int], spatial: tuple) -> np.ndarray:
