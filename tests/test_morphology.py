@@ -368,6 +368,33 @@ def test_box_structures_every_side_border_and_iteration(name, shape):
                     assert_same(got, want)
 
 
+def _symmetric_structures(ndim: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(ndim)
+    out = [ndi.generate_binary_structure(ndim, c) for c in range(1, ndim)]  # crosses ...
+    for _ in range(3):  # ... and random ones equal to their reflection, centre on or off
+        r = rng.random((3,) * ndim) < 0.5
+        out.append(r | np.flip(r))
+    out[-1][(1,) * ndim] = False
+    return out
+
+
+@pytest.mark.parametrize("name", BINARY)
+@pytest.mark.parametrize("shape", [(1,), (9,), (2, 2), (16, 13), (1, 5), (3, 7, 6), (2, 1, 4)])
+def test_small_symmetric_structures_every_border_and_iteration(name, shape):
+    # centred 3x3(x3) structures equal to their reflection (the default cross) are
+    # computed as one shifted logical operation per element: same bits
+    ndim = len(shape)
+    image = np.random.default_rng(sum(shape)).random(shape) < 0.55
+    for structure in _symmetric_structures(ndim):
+        for iterations in (1, 2, 3):
+            for border_value in (0, 1):
+                kw = dict(structure=structure, iterations=iterations, border_value=border_value)
+                want = _scipy_binary(name, image, **kw)
+                for chunks in (shape, tuple(max(1, s // 2) for s in shape)):
+                    got = getattr(M, name)(da.from_array(image, chunks=chunks), **kw)
+                    assert_same(got, want)
+
+
 @pytest.mark.parametrize("name", BINARY)
 def test_iterations_with_structure_larger_than_the_image(name):
     # a non-box structure larger than the array, iterated: one pass repeated

@@ -499,7 +499,9 @@ def test_every_chunk_is_written_even_when_it_holds_only_the_fill_value(tmp_path)
         iio.imwrite(folder / f"b{i}.png", np.zeros((16, 20), np.uint8))
     raw = tmp_path / "v.raw"
     np.zeros((6, 16, 20), np.uint8).tofile(raw)
-    wf = parse_workflow("name: g\nsteps:\n  - gaussian_filter: {sigma: 1}\nsave: [gaussian_filter]\n")
+    wf = parse_workflow(
+        "name: g\nsteps:\n  - gaussian_filter: {sigma: 1}\nsave: [gaussian_filter]\n"
+    )
     run(wf, folder, tmp_path / "c", chunks=1)
     run(wf, raw, tmp_path / "v", raw_shape=(6, 16, 20), raw_dtype="uint8", chunks=(3, 8, 10))
     for out in ("c", "v"):

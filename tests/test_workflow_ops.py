@@ -15,6 +15,7 @@ import pytest
 import scipy.ndimage as ndi
 import zarr
 
+from batchimg.errors import WorkflowError
 from batchimg.workflow import Workflow, run
 from batchimg.workflow.demo import blobs
 from batchimg.workflow.registry import operations
@@ -168,3 +169,51 @@ def test_every_operation_equals_its_function(tmp_path, op, kind):
             continue
         assert g.dtype == want.dtype, (g.dtype, want.dtype)
         np.testing.assert_array_equal(g, want)
+
+
+RING = [[0, 1, 0], [1, 0, 1], [0, 1, 0]]  # no centre: scipy's own propagation
+
+
+@pytest.mark.parametrize("kind", ["volume", "collection"])
+def test_reconstruct_by_propagation_for_every_kind_of_structure(tmp_path, kind):
+    # a centred symmetric structure keeps the mask's components that hold a seed (one
+    # labelling); the ring without a centre takes scipy's propagation: same bits
+    images = [blobs((37, 45), n=5, seed=s) > 100 for s in (3, 4)]
+    structures = [None, np.ones((3, 3), int).tolist()] + ([RING] if kind == "collection" else [])
+    for k, structure in enumerate(structures):
+        for iterations in (1, 3):
+            params = {"iterations": iterations}
+            if structure is not None:
+                params["structure"] = structure
+            steps = [{"threshold": {"value": 0}}, {"reconstruct_by_propagation": params}]
+            wf = Workflow("r", steps, save=["reconstruct_by_propagation"])
+            out = tmp_path / f"out{k}-{iterations}"
+            if kind == "volume":
+                np.save(tmp_path / "v.npy", images[0].astype(np.uint8))
+                run(wf, np.load(tmp_path / "v.npy"), out, chunks=(11, 14))
+                inputs = images[:1]
+            else:
+                folder = tmp_path / "images"
+                folder.mkdir(exist_ok=True)
+                for i, im in enumerate(images):
+                    iio.imwrite(folder / f"im{i}.png", im.astype(np.uint8))
+                run(wf, folder, out, chunks=1)
+                inputs = images
+            got = zarr.open_group(out / "result.zarr", mode="r")["reconstruct_by_propagation/0"][:]
+            got = got[None] if kind == "volume" else got
+            s = None if structure is None else np.asarray(structure, bool)
+            for g, image in zip(got, inputs, strict=True):
+                seed = ndi.binary_erosion(image, s, iterations=iterations)
+                want = ndi.binary_propagation(seed, s, mask=image)
+                np.testing.assert_array_equal(g, want, err_msg=f"{structure} {iterations}")
+
+
+def test_reconstruct_by_propagation_without_a_centre_is_refused_on_a_volume(tmp_path):
+    steps = [{"threshold": {"value": 0}}, {"reconstruct_by_propagation": {"structure": RING}}]
+    with pytest.raises(
+        WorkflowError,
+        match=r"step 2 'reconstruct_by_propagation': a structure without its centre is not "
+        r"supported on a volume .* got \[\[0, 1, 0\], \[1, 0, 1\], \[0, 1, 0\]\]\. Hint: "
+        r"include the centre",
+    ):
+        run(Workflow("r", steps), blobs((20, 24), n=3), tmp_path / "out")

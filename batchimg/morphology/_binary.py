@@ -125,6 +125,8 @@ def _binary_kernel(block, *mask, name, dtype, full_shape, **kw):
     m = mask[0] if mask else None
     if m is None and _is_box(full_shape, kw["structure"], kw["origin"]):
         out = _box_binary(block, name, full_shape, kw["iterations"], kw["border_value"])
+    elif m is None and _is_small_symmetric(block, kw):
+        out = _shifted_binary(block, name, kw["structure"], kw["iterations"], kw["border_value"])
     elif kw["iterations"] > 1 and any(
         s > b for s, b in zip(full_shape, np.shape(block), strict=False)
     ):
@@ -151,6 +153,61 @@ def _is_box(full_shape, structure, origin) -> bool:
         and not any(np.atleast_1d(origin))
         and bool(np.all(structure))
     )
+
+
+def _is_small_symmetric(block, kw) -> bool:
+    """A centred 3x3(x3) structure equal to its reflection, over every axis of the block.
+
+    Such a structure (the default cross above all) is computed as shifted logical
+    operations, one per element (:func:`_shifted_binary`).
+    """
+    st = kw["structure"]
+    return (
+        st.ndim == np.ndim(block)
+        and 1 <= st.ndim <= 3
+        and st.shape == (3,) * st.ndim
+        and kw.get("axes") is None
+        and kw["iterations"] >= 1
+        and not any(np.atleast_1d(kw["origin"]))
+        and bool(np.array_equal(st, np.flip(st)))
+    )
+
+
+def _shifted_binary(block, name, structure, iterations, border_value) -> np.ndarray:
+    """Binary erosion/dilation/opening/closing by a small symmetric centred structure.
+
+    An erosion is the ``and``, over the structure's elements ``b``, of the image
+    shifted by ``b``, with the pixels beyond the edges equal to ``border_value``; a
+    dilation the ``or`` (the structure is its own reflection). Each pass is one
+    logical operation per element instead of scipy's per-pixel loop over the
+    structure; ``iterations`` repeats the pass, as scipy defines it. Same bits.
+    """
+    a = np.asarray(block)
+    a = a.astype(bool) if a.dtype.kind != "b" else a
+    centre = (1,) * structure.ndim
+    offsets = [tuple(int(i) - 1 for i in idx) for idx in np.argwhere(structure)]
+    offsets = [o for o in offsets if any(o)]
+    for op in PASSES[name]:
+        logical = _LOGICAL[op]
+        neutral = logical is np.logical_and
+        for _ in range(iterations):
+            out = a.copy() if structure[centre] else np.full(a.shape, neutral)
+            for off in offsets:
+                dst = tuple(
+                    slice(max(0, -d), n - max(0, d)) for d, n in zip(off, a.shape, strict=True)
+                )
+                src = tuple(
+                    slice(max(0, d), n - max(0, -d)) for d, n in zip(off, a.shape, strict=True)
+                )
+                logical(out[dst], a[src], out=out[dst])
+                if neutral != bool(border_value):
+                    # beyond the edge is border_value, which decides the result there
+                    for k, d in enumerate(off):
+                        if d:
+                            edge = slice(a.shape[k] - 1, None) if d > 0 else slice(0, 1)
+                            out[(slice(None),) * k + (edge,)] = bool(border_value)
+            a = out
+    return a.copy() if a is block else a
 
 
 def _box_binary(block, name, shape, iterations, border_value) -> np.ndarray:
