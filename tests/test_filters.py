@@ -930,3 +930,26 @@ def test_unsharp_mask_lecture_notes_recipe():
 def test_unsharp_mask_refuses_bad_parameters(call, match):
     with pytest.raises(errors.InvalidParameterError, match=match):
         call(_x())
+
+
+MODES = ["reflect", "mirror", "nearest", "wrap", "constant", "grid-constant", "grid-mirror"]
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int16", "uint16", "int64"])
+@pytest.mark.parametrize("shape", [(2, 2), (3, 8), (37, 45)])
+def test_3x3_median_of_integers_every_mode_and_chunking(dtype, shape):
+    # a 3x3 median of integers runs as a sorting network: scipy's values
+    info = np.iinfo(dtype)
+    image = (
+        np.random.default_rng(sum(shape))
+        .integers(max(info.min, -300), min(info.max, 300) + 1, shape)
+        .astype(dtype)
+    )
+    for mode in MODES:
+        for cval in (0, 7, 2.5):
+            for kw in (dict(size=3), dict(footprint=np.ones((3, 3), bool))):
+                want = ndi.median_filter(image, mode=mode, cval=cval, **kw)
+                for chunks in (shape, (max(1, shape[0] // 2), max(2, shape[1] // 3))):
+                    x = da.from_array(image, chunks=chunks)
+                    got = filters.median_filter(x, mode=mode, cval=cval, **kw)
+                    assert_same(got, want)
