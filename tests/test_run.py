@@ -508,3 +508,19 @@ def test_every_chunk_is_written_even_when_it_holds_only_the_fill_value(tmp_path)
         for name in ("0", "gaussian_filter/0"):
             a = zarr.open_array(tmp_path / out / "result.zarr" / name, mode="r")
             assert a.nchunks_initialized == a.nchunks > 1, (out, name)
+
+
+@pytest.mark.parametrize(
+    "value, applied",
+    [("65536", sys.platform == "linux"), ("1000000", False), (None, False)],
+)
+def test_workers_undo_only_dasks_own_malloc_trim_threshold(value, applied):
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    if value is not None:
+        env["MALLOC_TRIM_THRESHOLD_"] = value
+    code = "from batchimg.workflow.scheduler import tune_malloc; print(tune_malloc())"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(applied)

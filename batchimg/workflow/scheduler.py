@@ -175,6 +175,36 @@ class Executor:
             self.client = None
 
 
+#: What dask's nanny sets ``MALLOC_TRIM_THRESHOLD_`` to in every worker it starts.
+DASK_TRIM_THRESHOLD = "65536"
+
+
+def tune_malloc() -> bool:
+    """Undo dask's nanny default ``MALLOC_TRIM_THRESHOLD_=65536`` in this process (glibc).
+
+    With that setting glibc hands every freed block above 64 KiB back to the system
+    and no longer adapts its mmap threshold, so each image-sized temporary of a task
+    is page-faulted afresh: a filter-threshold-morphology chain ran 15-19% slower
+    under it (``benchmarks/results.md``). Here the thresholds become 32 MiB (mmap)
+    and 128 MiB (trim): temporaries are reused, and at most that much freed memory
+    stays in the worker. Only dask's own default is undone -- a value the user set,
+    another C library, or no setting at all are left alone. Returns whether it was
+    applied.
+    """
+    if os.environ.get("MALLOC_TRIM_THRESHOLD_") != DASK_TRIM_THRESHOLD:
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's malloc.h
+        return bool(libc.mallopt(m_trim_threshold, 1 << 27)) and bool(
+            libc.mallopt(m_mmap_threshold, 1 << 25)
+        )
+    except (OSError, AttributeError):
+        return False
+
+
 def import_all(modules: Sequence[str]) -> None:
     """Import ``modules``, passing over any that fail (their first use reports it)."""
     import importlib
@@ -187,8 +217,10 @@ def import_all(modules: Sequence[str]) -> None:
 
 
 async def _warm_worker(modules: tuple[str, ...]) -> None:
-    """On a worker: import ``modules`` in a thread, leaving its event loop free."""
+    """On a worker: tune malloc, and import ``modules`` in a thread (its loop stays free)."""
     import asyncio
+
+    tune_malloc()
 
     asyncio.get_running_loop().run_in_executor(None, import_all, modules)
 
@@ -354,4 +386,4 @@ def _named(name: str, workers: int | None, cores: int, how: str) -> Executor:
     )
 
 
-__all__ = ["Executor", "LOCAL", "WORKER_MODULES", "import_all", "resolve"]
+__all__ = ["Executor", "LOCAL", "WORKER_MODULES", "import_all", "resolve", "tune_malloc"]
