@@ -333,5 +333,9 @@ def test_every_result_is_valid_with_a_pyramid(tmp_path, kind):
         assert half.shape[-2:] == tuple(-(-s // 2) for s in full.shape[-2:])
     labels0, labels1 = group["labels/labels/0"][:], group["labels/labels/1"][:]
     np.testing.assert_array_equal(labels1, labels0[..., ::2, ::2])  # no label value invented
+    image0, image1 = group["0"][:], group["1"][:]  # the image: each window's rounded mean
+    windows = image0.reshape(*image0.shape[:-2], image1.shape[-2], 2, image1.shape[-1], 2)
+    want = np.rint(windows.astype(np.float64).mean(axis=(-3, -1))).astype(image0.dtype)
+    np.testing.assert_array_equal(image1, want)
     assert set(np.unique(labels1)) <= set(np.unique(labels0))
     assert info(tmp_path / "out")["complete"]

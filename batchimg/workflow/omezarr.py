@@ -398,24 +398,59 @@ def _open(path: str, mode: str):
     return open_array(path, mode)
 
 
+#: The most values of the level above that one piece of a level's chunk reads.
+PYRAMID_PIECE = 1 << 22
+
+
 def _downsample_block(src_path: str, dst_path: str, region: tuple, step: tuple, nearest: bool):
-    """Write one chunk of a level from the level above it."""
+    """Write one chunk of a level from the level above it, a slab of planes at a time.
+
+    The chunk covers ``step`` times its extent of the level above (8 chunks of it
+    for a 2x2x2 step); reading that whole would take several times a block's memory,
+    so it is read in slabs along the first axis of at most :data:`PYRAMID_PIECE`
+    values, each downsampled on its own (the windows never straddle two slabs).
+    """
     src = _open(src_path, "r")
-    big = tuple(
-        slice(r.start * s, min(r.stop * s, n))
-        for r, s, n in zip(region, step, src.shape, strict=True)
-    )
-    block = src[big]
-    if nearest:
-        out = block[tuple(slice(None, None, s) for s in step)]
-    else:
-        out = _mean_down(block, step)
+    rest = math.prod((r.stop - r.start) * s for r, s in zip(region[1:], step[1:], strict=True))
+    rows = max(1, PYRAMID_PIECE // max(1, rest * step[0]))
+    pieces = []
+    for r0 in range(region[0].start, region[0].stop, rows):
+        sub = (slice(r0, min(r0 + rows, region[0].stop)), *region[1:])
+        big = tuple(
+            slice(r.start * s, min(r.stop * s, n))
+            for r, s, n in zip(sub, step, src.shape, strict=True)
+        )
+        block = src[big]
+        if nearest:
+            pieces.append(block[tuple(slice(None, None, s) for s in step)])
+        else:
+            pieces.append(_mean_down(block, step))
+        del block
+    out = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=0)
     _open(dst_path, "r+")[region] = out
     return None
 
 
 def _mean_down(block: np.ndarray, step: Sequence[int]) -> np.ndarray:
-    """The mean of every ``step`` window (edge windows partial), in the block's dtype."""
+    """The mean of every ``step`` window (edge windows partial), in the block's dtype.
+
+    8- and 16-bit integers are summed exactly in int32 (half the memory of float64,
+    the larger part of a level's cost) and divided once by each window's count.
+    """
+    if block.dtype.kind in "iu" and block.dtype.itemsize <= 2 and math.prod(step) <= 1 << 15:
+        sums = block.astype(np.int32)
+        count = np.ones((1,) * block.ndim)
+        for axis, s in enumerate(step):
+            if s == 1:
+                continue
+            n = sums.shape[axis]
+            starts = np.arange(0, n, s)
+            sums = np.add.reduceat(sums, starts, axis=axis)
+            shape = [1] * block.ndim
+            shape[axis] = len(starts)
+            count = count * np.diff(np.append(starts, n)).reshape(shape)
+        info = np.iinfo(block.dtype)
+        return np.clip(np.rint(sums / count), info.min, info.max).astype(block.dtype)
     out = block.astype(np.float64)
     for axis, s in enumerate(step):
         if s == 1:
