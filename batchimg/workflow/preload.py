@@ -3,11 +3,10 @@
 A worker started with it undoes the nanny's ``MALLOC_TRIM_THRESHOLD_=65536``
 (:func:`batchimg.workflow.scheduler.tune_malloc`) and imports batchimg's engines
 (and the scipy, scikit-image and zarr modules they use) when it starts, so the
-first run sent to it does not
-wait about a second per worker for those imports. Without it, ``batchimg run``
-asks the workers to import them as soon as it connects
-(:meth:`batchimg.workflow.scheduler.Executor.warm`), which overlaps only with the
-client's own planning. The same works for ``LocalCluster(preload=[...])`` and
+first run sent to it does not wait about a second per worker for those imports.
+Without it, ``batchimg run`` asks the workers to import them as soon as it
+connects (:meth:`batchimg.workflow.scheduler.Executor.warm`), which overlaps only
+with the client's own planning. The same works for ``LocalCluster(preload=[...])`` and
 dask-jobqueue's ``job_extra``/``worker_extra_args``.
 """
 

@@ -136,28 +136,22 @@ def _reconstruct_kernel(image, *, erode: Callable, structure: np.ndarray) -> np.
     ``erode`` is the library's erosion kernel (scipy's bits, faster for small
     structures). Propagating the eroded seeds inside the mask reaches exactly the
     mask's connected components (under ``structure``) that hold a seed, when the
-    structure is centred, its own reflection and 3 wide (what ``scipy.ndimage.label``
-    takes): one labelling then keeps those components, instead of scipy's repeated
-    dilation. Other structures take scipy's propagation.
+    structure holds its centre (``structure`` is normalised: 3 wide and its own
+    reflection, what ``scipy.ndimage.label`` takes): one labelling then keeps those
+    components, instead of scipy's repeated dilation. Without the centre the seeds
+    can lie outside the mask, and scipy's propagation runs.
     """
     import scipy.ndimage as ndi
 
     image = image != 0
     eroded = erode(image)
-    if _labels_like_components(structure):
+    if structure[(1,) * structure.ndim]:
         lab, n = ndi.label(image, structure)
         keep = np.zeros(n + 1, bool)
         keep[lab[eroded]] = True
         keep[0] = False
         return keep[lab]
     return ndi.binary_propagation(eroded, structure, mask=image)
-
-
-def _labels_like_components(s: np.ndarray) -> bool:
-    """A structure whose propagation inside a mask reaches what ``ndi.label`` connects."""
-    return (
-        s.shape == (3,) * s.ndim and bool(s[(1,) * s.ndim]) and bool(np.array_equal(s, np.flip(s)))
-    )
 
 
 def _clear_border_kernel(image, *, buffer_size=0, bgval=0) -> np.ndarray:
