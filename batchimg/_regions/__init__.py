@@ -12,6 +12,7 @@ Everything here is private to batchimg; the names are public so that the library
 modules can share them.
 """
 
+from .fore import flat_nonzero
 from .objects import (
     CROP_LIMIT,
     check_crop,
@@ -96,6 +97,7 @@ __all__ = [
     "filter_columns",
     "filter_mapping",
     "filter_properties",
+    "flat_nonzero",
     "frame",
     "group",
     "halo_of",

@@ -27,6 +27,8 @@ from math import sqrt
 
 import numpy as np
 
+from .fore import flat_nonzero
+
 #: The perimeter codes that have a nonzero weight, and their weights.
 PERIMETER_CODES = np.array([5, 7, 13, 15, 17, 21, 23, 25, 27, 33])
 
@@ -110,7 +112,7 @@ def core_foreground(padded: np.ndarray, halo: int, core: tuple[int, ...]) -> tup
     Returns ``(nz, values, pidx)``: their raster indices in the core, their labels,
     and their flat indices in ``padded``.
     """
-    pnz = np.flatnonzero(padded)
+    pnz = flat_nonzero(padded)
     coords = np.unravel_index(pnz, padded.shape)
     inside = np.ones(len(pnz), bool)
     for c, n in zip(coords, core, strict=True):

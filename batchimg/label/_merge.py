@@ -20,7 +20,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from .. import _params as P
-from .._regions import block_offsets
+from .._regions import block_offsets, flat_nonzero
 from ..errors import InvalidParameterError
 
 # --------------------------------------------------------------------------- structure
@@ -82,7 +82,7 @@ def first_pixels(local: np.ndarray, n: int, start, shape) -> np.ndarray:
     if n == 0:
         return np.empty(0, np.int64)
     flat = local.ravel()
-    idx = np.flatnonzero(flat)
+    idx = flat_nonzero(flat)
     vals = flat[idx]
     # local labels first appear in increasing order along the raster scan
     new = np.empty(len(vals), bool)

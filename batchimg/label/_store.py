@@ -131,13 +131,13 @@ def _label_pass1(mask, *intensity, structure, start, shape, needs, stack, cache=
     img = intensity[0] if intensity else None
     if stack:
         spatial = local[0]
-        nz = np.flatnonzero(spatial)
+        nz = R.flat_nonzero(spatial)
         simg = None if img is None else img[0]
         stats = R.sparse_stats(spatial, simg, start[1:], shape[1:], needs | {"first"}, nz)
         stats["first"] = _first_global(stats["first"], start[0], math.prod(shape[1:]))
         stats["image"] = np.full(len(stats["label"]), start[0], np.int64)
     else:
-        nz = np.flatnonzero(local)
+        nz = R.flat_nonzero(local)
         stats = R.sparse_stats(local, img, start, shape, needs | {"first"}, nz)
         stats["image"] = np.zeros(len(stats["label"]), np.int64)
     small = {"n": n, "first": stats["first"]}

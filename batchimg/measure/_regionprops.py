@@ -39,12 +39,24 @@ from ._objects import objects_delayed
 SKIMAGE_DEFAULT = R.SKIMAGE_DEFAULT
 
 
-def _sums_part(t, k, parts, props, ndim, spacing, channels):
-    """The sums-road columns of rows ``k/parts .. (k+1)/parts`` of the merged table."""
-    rows = len(t["label"])
-    lo, hi = rows * k // parts, rows * (k + 1) // parts
-    sub = {key: v[lo:hi] for key, v in t.items()}
-    return R.table_columns(sub, props, ndim, spacing, False, channels=channels)
+def _sums_part(t, props, ndim, spacing, channels, separator):
+    """The columns of the sums-road properties ``props`` from the merged table."""
+    return R.table_columns(t, props, ndim, spacing, False, channels=channels, separator=separator)
+
+
+def _sums_groups(props: Sequence[str]) -> list[tuple[str, ...]]:
+    """The sums-road properties in groups that share their costly intermediates.
+
+    Weighted moments, moments, and the rest: each group is one task, so the groups'
+    columns are computed side by side and each written once, in its final place
+    (a split by rows would need one more copy of every column to join the parts).
+    """
+    groups: dict[str, list[str]] = {"wmoments": [], "moments": [], "rest": []}
+    for p in props:
+        needs = R.SPECS[R.canonical(p)].needs
+        key = "wmoments" if "wmoments" in needs else "moments" if "moments" in needs else "rest"
+        groups[key].append(p)
+    return [tuple(g) for g in groups.values() if g]
 
 
 def _columns(
@@ -68,16 +80,16 @@ def _columns(
     rows = len(t["label"])
     sums = tuple(p for p in props if R.road_of(p) == "sums")
     if parts is None:
-        parts = [R.table_columns(t, sums, ndim, spacing, False, channels=channels)]
+        parts = [_sums_part(t, sums, ndim, spacing, channels, separator)]
+    summed = {k: v for part in parts for k, v in part.items()}
     data: dict[str, np.ndarray] = {}
     if stack:
         data["image"] = t["image"].astype(np.int64)
     objects = objects or {}
     for prop in props:
         if R.road_of(prop) == "sums":
-            names = R.columns_of(prop, ndim, channels)
-            for name, out in zip(names, R.columns_of(prop, ndim, channels, separator), strict=True):
-                data[out] = np.concatenate([part[name] for part in parts])
+            for out in R.columns_of(prop, ndim, channels, separator):
+                data[out] = summed[out]
             if stack and R.canonical(prop) == "label":
                 data["image_label"] = R.rank_within(t["image"])
         else:
@@ -102,19 +114,15 @@ def _columns(
 
 
 def _lazy_columns(table, objects, props, extra, ndim, sp, stack, channels, separator, intensity):
-    """A delayed dict of columns; the sums-road columns in parallel parts of the rows."""
+    """A delayed dict of columns; the sums-road columns in parallel groups of properties."""
     sums = tuple(p for p in props if R.road_of(p) == "sums")
     parts = [
-        dask.delayed(_sums_part, pure=True)(table, k, _PARTS, sums, ndim, sp, channels)
-        for k in range(_PARTS)
+        dask.delayed(_sums_part, pure=True)(table, group, ndim, sp, channels, separator)
+        for group in _sums_groups(sums)
     ]
     return dask.delayed(_columns_of_parts, pure=True)(
         table, objects, props, extra, ndim, sp, stack, channels, separator, intensity, parts
     )
-
-
-#: The sums-road columns are finished in this many tasks (rows split evenly).
-_PARTS = 4
 
 
 def _columns_of_parts(*args):
