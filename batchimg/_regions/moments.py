@@ -154,18 +154,23 @@ def shift(mom: np.ndarray, t: np.ndarray) -> np.ndarray:
     memory that stays in cache (3x faster than strided passes over the whole table,
     the same operations in the same order, so the same bits).
     """
-    out = np.array(mom, np.float64)
+    mom = np.asarray(mom, np.float64)
     if len(t) == 0:
-        return out
-    moved = np.flatnonzero(np.any(t != 0, axis=1))
-    if len(moved) < len(t):  # rows that stay put (most, after an exact merge) are left alone
+        return mom.copy()
+    still = ~np.any(t != 0, axis=1)
+    if still.sum() * 2 > len(t):  # rows that stay put (most, after an exact merge) are left alone
+        out = mom.copy()
+        moved = np.flatnonzero(~still)
         if len(moved):
-            out[moved] = shift(out[moved], t[moved])
+            out[moved] = shift(mom[moved], t[moved])
         return out
     t = np.asarray(t, np.float64)
+    out = np.empty(mom.shape, np.float64)
     for lo in range(0, len(t), SHIFT_BATCH):
         rows = slice(lo, lo + SHIFT_BATCH)
-        out[rows] = _shift_rows_last(out[rows], t[rows])
+        out[rows] = _shift_rows_last(mom[rows], t[rows])
+    if still.any():  # their own values, exactly (a zero shift of an infinite moment is NaN)
+        out[still] = mom[still]
     return out
 
 
@@ -177,7 +182,7 @@ def _shift_rows_last(mom: np.ndarray, t: np.ndarray) -> np.ndarray:
     """:func:`shift` of a batch of rows, computed on a rows-last copy; returns rows-first."""
     ndim = t.shape[1]
     kk = mom.shape[-1]
-    x = np.ascontiguousarray(np.moveaxis(mom, 0, -1))  # (..., k, ..., k, m)
+    x = np.array(np.moveaxis(mom, 0, -1), order="C")  # a copy, (..., k, ..., k, m)
     buf = np.empty(x.shape[: -ndim - 1] + x.shape[-ndim:], np.float64)
     for k in range(ndim):
         if not np.any(t[:, k]):
