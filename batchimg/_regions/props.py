@@ -359,6 +359,8 @@ class Values:
         ``mom`` is ``(rows, cube)`` with ``centre`` ``(rows, ndim)``, or ``(rows, C, cube)``
         with ``centre`` ``(rows, ndim, C)``.
         """
+        if centre.ndim == 3 and mom.shape[1] == 1:
+            return self._central(mom[:, 0], centre[:, :, 0])[:, None]
         if centre.ndim == 3:
             return np.stack(
                 [self._central(mom[:, c], centre[:, :, c]) for c in range(mom.shape[1])], axis=1
@@ -410,6 +412,8 @@ class Values:
 
     @cached_property
     def wnormalized(self) -> np.ndarray:
+        if self.wcentral.shape[1] == 1:
+            return M.normalized(self.wcentral[:, 0], self.ndim, self.spacing)[:, None]
         nu = np.empty_like(self.wcentral)
         for c in range(nu.shape[1]):
             nu[:, c] = M.normalized(self.wcentral[:, c], self.ndim, self.spacing)
@@ -677,14 +681,16 @@ def table_columns(
     objects = objects or {}
     plain = [p for p in properties if SPECS[canonical(p)].kind != "object"]
     names = {p: columns_of(p, ndim, channels, separator) for p in plain}
-    out = {p: np.empty((len(names[p]), rows), column_dtype(p)) for p in plain}
+    # a column each (the process's free memory serves them; a table-sized block is fresh)
+    out = {p: [np.empty(rows, column_dtype(p)) for _ in names[p]] for p in plain}
     for lo in range(0, max(rows, 1), TABLE_BATCH):
         hi = min(rows, lo + TABLE_BATCH)
         sub = {k: v[lo:hi] for k, v in t.items()}
         subobj = {k: v[lo:hi] for k, v in objects.items()}
         m = property_matrices(sub, plain, ndim, spacing, channels=channels, objects=subobj)
         for p in plain:
-            out[p][:, lo:hi] = m[p].T
+            for j, col in enumerate(out[p]):
+                col[lo:hi] = m[p][:, j]
     data: dict[str, np.ndarray] = {}
     if stack:
         data["image"] = t["image"].astype(np.int64)
@@ -692,8 +698,8 @@ def table_columns(
         if prop not in out:
             data[prop] = objects[prop]
             continue
-        for j, col in enumerate(names[prop]):
-            data[col] = out[prop][j]
+        for col, values in zip(names[prop], out[prop], strict=True):
+            data[col] = values
         if stack and canonical(prop) == "label":
             data["image_label"] = rank_within(t["image"])
     return data

@@ -488,7 +488,12 @@ def halo_directions(measured: Sequence[bool]) -> list[tuple[int, ...]]:
 def _assemble(core: np.ndarray, slivers, halo: int, measured) -> np.ndarray:
     """The block with its neighbours' ``halo`` (background beyond the array): one copy."""
     shape = tuple(s + 2 * halo if m else s for s, m in zip(core.shape, measured, strict=True))
-    out = np.zeros(shape, core.dtype if core.dtype != bool else np.uint8)
+    out = np.empty(shape, core.dtype if core.dtype != bool else np.uint8)
+    for a, m in enumerate(measured):  # only the shell is zeroed (the core is copied over)
+        if m:
+            lead = (slice(None),) * a
+            out[(*lead, slice(0, halo))] = 0
+            out[(*lead, slice(shape[a] - halo, None))] = 0
 
     def region(d):
         return tuple(
@@ -511,24 +516,21 @@ def _assemble(core: np.ndarray, slivers, halo: int, measured) -> np.ndarray:
     return out
 
 
-def _edges(block: np.ndarray, halo: int, directions: list[tuple[int, ...]]) -> tuple:
-    """The slices of ``block`` that its neighbours need: for the block at ``-d`` of it, item ``d``.
+def _edge_cut(d: tuple[int, ...], halo: int) -> tuple[slice, ...]:
+    """What the block in direction ``-d`` of a block needs of it.
 
-    The block in direction ``d`` of a block needs, along every axis, that neighbour's
-    last ``halo`` pixels (``d < 0``), first ``halo`` pixels (``d > 0``) or all of them.
+    Along every axis: the last ``halo`` pixels (``d < 0``: the block lies before its
+    neighbour), the first ``halo`` pixels (``d > 0``) or all of them.
     """
-    block = np.asarray(block)
     return tuple(
-        np.ascontiguousarray(
-            block[
-                tuple(
-                    slice(-halo, None) if k < 0 else slice(0, halo) if k > 0 else slice(None)
-                    for k in d
-                )
-            ]
-        )
-        for d in directions
+        slice(-halo, None) if k < 0 else slice(0, halo) if k > 0 else slice(None) for k in d
     )
+
+
+def _edges(block: np.ndarray, cuts: list[tuple[slice, ...]]) -> tuple:
+    """The slices of ``block`` that its neighbours need (see :func:`_edge_cut`), copied."""
+    block = np.asarray(block)
+    return tuple(np.ascontiguousarray(block[c]) for c in cuts)
 
 
 def _at_least(size: int, chunks: tuple[int, ...]) -> tuple[int, ...]:
@@ -596,6 +598,7 @@ def stats_delayed(
     dsk: dict = {}
     keys = {}
     directions = halo_directions(measured) if halo else []
+    cuts = [_edge_cut(d, halo) for d in directions]
     numblocks = labels.numblocks
     for idx, off in block_offsets(labels.chunks):
         f = functools.partial(
@@ -613,7 +616,7 @@ def stats_delayed(
             # copy of every block with its halo, as an overlap would make), cut by one
             # task per block for all of its neighbours (a task per slice made 14 times
             # more tasks than blocks)
-            dsk[(f"edges-{name}", *idx)] = (_edges, G.block_key(labels, idx), halo, directions)
+            dsk[(f"edges-{name}", *idx)] = (_edges, G.block_key(labels, idx), cuts)
             edges = []
             for d in directions:
                 j = tuple(i + k for i, k in zip(idx, d, strict=True))

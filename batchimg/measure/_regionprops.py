@@ -47,15 +47,23 @@ def _sums_part(t, props, ndim, spacing, channels, separator):
 def _sums_groups(props: Sequence[str]) -> list[tuple[str, ...]]:
     """The sums-road properties in groups that share their costly intermediates.
 
-    Weighted moments, moments, and the rest: each group is one task, so the groups'
-    columns are computed side by side and each written once, in its final place
-    (a split by rows would need one more copy of every column to join the parts).
+    What derives from the weighted moments, what derives from the moments, and the
+    rest: each group is one task, so the groups' columns are computed side by side
+    and each written once, in its final place (a split by rows would need one more
+    copy of every column to join the parts).
     """
-    groups: dict[str, list[str]] = {"wmoments": [], "moments": [], "rest": []}
+    groups: dict[str, list[str]] = {"weighted": [], "moments": [], "rest": []}
     for p in props:
-        needs = R.SPECS[R.canonical(p)].needs
-        key = "wmoments" if "wmoments" in needs else "moments" if "moments" in needs else "rest"
-        groups[key].append(p)
+        c = R.canonical(p)
+        if c.startswith(("moments_weighted", "centroid_weighted")):
+            groups["weighted"].append(p)
+        elif c.startswith(("moments", "inertia", "axis_", "centroid_local")) or c in (
+            "eccentricity",
+            "orientation",
+        ):
+            groups["moments"].append(p)
+        else:
+            groups["rest"].append(p)
     return [tuple(g) for g in groups.values() if g]
 
 
