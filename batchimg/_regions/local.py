@@ -22,6 +22,7 @@ are scikit-image's exactly.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from math import sqrt
 
@@ -83,27 +84,45 @@ def window_codes(
     if len(base) == 0:
         return out
     lab = flat[base]
-    same = {}
-    for d in itertools.product((-1, 0, 1), repeat=ndim):
-        if any(d):
-            same[d] = flat[base + int(np.dot(d, strides))] == lab
-        else:
-            same[d] = np.ones(len(base), bool)
-    corners = list(_corner_weights(ndim).items())
-    row = np.searchsorted(labels, lab)
-    for j, (o, _) in enumerate(corners):
-        # the window whose corner ``o`` is this pixel: anchor = pixel + o
-        code = np.zeros(len(base), np.int64)
-        owner = np.ones(len(base), bool)
-        for jj, (o2, w2) in enumerate(corners):
-            d = tuple(a - b for a, b in zip(o, o2, strict=True))  # corner o2 = pixel + o - o2
-            hit = same[d]
-            code += w2 * hit
+    dirs, index, shifts = _window_tables(ndim)
+    same = [flat[base + int(np.dot(d, strides))] == lab if any(d) else None for d in dirs]
+    row = np.searchsorted(labels, lab).astype(np.int64) * bins
+    keys = []
+    for j in range(len(index)):
+        # the window whose corner j is this pixel; its corner jj holds the region or not
+        code = np.zeros(len(base), np.uint8)  # the corners' bits (codes < 256)
+        taken = np.zeros(len(base), bool)  # an earlier corner is the region's: not ours
+        for jj, k in enumerate(index[j]):
+            if same[k] is None:  # the pixel itself
+                code |= np.uint8(1 << int(shifts[jj]))
+                continue
             if jj < j:
-                owner &= ~hit
-        keep = owner & (code != bins - 1)
-        np.add.at(out, (row[keep], code[keep]), 1)
-    return out
+                taken |= same[k]
+            code |= np.left_shift(same[k].view(np.uint8), shifts[jj])
+        keep = ~taken & (code != bins - 1)
+        keys.append(row[keep] + code[keep])
+    # one count of every (label, code) key of the block
+    counts = np.bincount(np.concatenate(keys), minlength=len(labels) * bins)
+    return counts.reshape(len(labels), bins).astype(np.int64, copy=False)
+
+
+@functools.lru_cache(maxsize=4)
+def _window_tables(ndim: int) -> tuple:
+    """The neighbour directions, the corners' directions and every corner's bit.
+
+    ``index[j, jj]`` is the direction of corner ``jj`` of the window whose corner
+    ``j`` is the pixel; ``shifts[jj]`` the bit of corner ``jj`` in the window's code.
+    """
+    dirs = list(itertools.product((-1, 0, 1), repeat=ndim))
+    corners = list(_corner_weights(ndim).items())
+    index = np.array(
+        [
+            [dirs.index(tuple(a - b for a, b in zip(o, o2, strict=True))) for o2, _ in corners]
+            for o, _ in corners
+        ]
+    )
+    shifts = np.array([w.bit_length() - 1 for _, w in corners], np.uint8)
+    return dirs, index, shifts
 
 
 def core_foreground(padded: np.ndarray, halo: int, core: tuple[int, ...]) -> tuple:

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from .fore import Fore, group_sum
+from .fore import Fore
 
 ORDER = 3
 _K = ORDER + 1
@@ -119,18 +119,47 @@ def block_moments(fore: Fore, origin: np.ndarray, weights: np.ndarray | None = N
     runs = len(lab)
     for lo in range(0, runs, RUN_BATCH):
         sl = slice(lo, lo + RUN_BATCH)
-        head = np.ones((min(runs, lo + RUN_BATCH) - lo,), np.float64)
+        by_label = _run_sums(lab[sl], n)
+        r = min(runs, lo + RUN_BATCH) - lo
+        head = np.ones((r, 1), np.float64)  # the monomials of all axes but the last
         for d in rel[:-1]:
-            head = head[..., None] * _powers(d[sl], k).reshape(
-                (-1,) + (1,) * (head.ndim - 1) + (k,)
-            )
-        part = head[..., None] * zsum[sl].reshape((-1,) + (1,) * (ndim - 1) + (k,))
-        mom += group_sum(lab[sl], part, n)
+            head = (head[:, :, None] * _powers(d[sl], k)[:, None, :]).reshape(r, -1)
+        # per run, (last-axis power, other monomials): the wide axis innermost is the
+        # fast product; moved to the cube's order after the (small) per-label sums
+        mom += _cube(by_label(zsum[sl][:, :, None] * head[:, None, :]), cube)
         if wz is not None:
-            hw = head[:, None, ...]
-            part = hw[..., None] * wz[sl].reshape(wz[sl].shape[:2] + (1,) * (ndim - 1) + (k,))
-            wmom += group_sum(lab[sl], part, n)
+            for c in range(wz.shape[1]):
+                part = wz[sl][:, c, :, None] * head[:, None, :]
+                wmom[:, c] += _cube(by_label(part), cube)
     return mom, wmom
+
+
+def _run_sums(groups: np.ndarray, n: int):
+    """A function summing rows ``(runs, ...)`` by ``groups`` (``0..n-1``) -> ``(n, ...)``.
+
+    One sparse matrix serves every sum of the batch (building it costs more than a
+    product); each row's runs add in their order, so the sums are those of
+    :func:`.fore.group_sum`.
+    """
+    import scipy.sparse as sp
+
+    r = len(groups)
+    order = np.argsort(groups, kind="stable")  # each row's runs in their order
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(groups, minlength=n), out=indptr[1:])
+    m = sp.csr_matrix((np.ones(r), order, indptr), shape=(n, r))
+
+    def by_label(part: np.ndarray) -> np.ndarray:
+        if r == 0 or n == 0:
+            return np.zeros((n,) + part.shape[1:], np.float64)
+        return np.asarray(m @ part.reshape(r, -1)).reshape((n,) + part.shape[1:])
+
+    return by_label
+
+
+def _cube(sums: np.ndarray, cube: tuple[int, ...]) -> np.ndarray:
+    """Per-label sums ``(n, k, rest)`` (last-axis power first) as moments ``(n,) + cube``."""
+    return np.moveaxis(sums, 1, -1).reshape((len(sums),) + cube)
 
 
 def _shift_matrix(t: np.ndarray, k: int = _K) -> np.ndarray:
