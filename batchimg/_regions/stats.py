@@ -560,6 +560,7 @@ def stats_delayed(
     stack: bool = False,
     split_every: int = 16,
     background: bool = False,
+    partials: bool = False,
 ) -> Any:
     """Build the merged statistics table of a whole label image, as a dask.delayed.
 
@@ -568,7 +569,10 @@ def stats_delayed(
     local statistic is needed), then a tree of merges over the small tables. Every
     level of the tree copies every row (most regions lie in one block), so the fan-in
     is wide: 16 tables a merge (on 128 blocks of many regions, 8 made the tree cost 5
-    times one merge of everything).
+    times one merge of everything). With ``partials``, the tree stops short of its
+    root: the delayed is a list of at most ``split_every`` tables, to be merged by
+    the caller (several callers can each merge only the fields they need, side by
+    side).
     """
     halo = halo_of(needs)
     measured = [not (stack and a == 0) for a in range(labels.ndim)]
@@ -585,7 +589,8 @@ def stats_delayed(
         ndim = labels.ndim - 1 if stack else labels.ndim
         idtype = None if intensity is None else intensity.dtype
         nch = 1 if intensity is None or intensity.ndim == labels.ndim else intensity.shape[-1]
-        return dask.delayed(empty_table, pure=True)(ndim, needs, idtype, nch)
+        empty = dask.delayed(empty_table, pure=True)(ndim, needs, idtype, nch)
+        return dask.delayed(_as_list, pure=True)(empty) if partials else empty
     name = G.name_of(
         "block_stats",
         labels.name,
@@ -628,8 +633,29 @@ def stats_delayed(
         else:
             dsk[(name, *idx)] = (f, *args)
         keys[idx] = (name, *idx)
-    root = G.tree(dsk, f"merge-{name}", list(keys.values()), merge, split_every)
+    parts = list(keys.values())
+    if partials:
+        level = 0
+        while len(parts) > split_every:
+            parts = [
+                _level_key(dsk, f"merge-{name}-level{level}", i, parts[i : i + split_every])
+                for i in range(0, len(parts), split_every)
+            ]
+            level += 1
+        root = (f"partials-{name}",)
+        dsk[root] = (_as_list, *parts)
+    else:
+        root = G.tree(dsk, f"merge-{name}", parts, merge, split_every)
     return G.delayed(dsk, name, root, [labels, intensity])
+
+
+def _level_key(dsk: dict, name: str, i: int, children: list) -> tuple:
+    dsk[(name, i)] = (merge, *children)
+    return (name, i)
+
+
+def _as_list(*tables):
+    return list(tables)
 
 
 def _with_edges(func, lab, img, edges):

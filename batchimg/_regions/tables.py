@@ -54,13 +54,16 @@ def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return out
 
 
-def merge(*tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def merge(*tables: dict[str, np.ndarray], drop: frozenset = frozenset()) -> dict[str, np.ndarray]:
     """Merge tables row-wise by ``(image, label)`` (as :func:`group` of their rows).
 
     The rows are gathered from the tables straight into the merged table (no
     concatenated copy first): on this project's 2-core machine fresh memory costs
     more than the copying itself, and the merged tables of many regions are large.
+    The fields named in ``drop`` are left out (not merged).
     """
+    if drop:
+        tables = tuple({k: v for k, v in t.items() if k not in drop} for t in tables)
     rows = [t for t in tables if len(t["label"])]
     if not rows:
         return tables[0]
@@ -216,7 +219,8 @@ def _group_moments(cat, out, gid, starts) -> None:
     origin = np.floor(np.nan_to_num(mean) + 0.5).astype(np.int64)
     t = (cat["origin"] - origin[gid]).astype(np.float64)
     out["origin"] = origin
-    out["mom"] = np.add.reduceat(shift(cat["mom"], t), starts, axis=0)
+    if "mom" in cat:
+        out["mom"] = np.add.reduceat(shift(cat["mom"], t), starts, axis=0)
     if "wmom" in cat:
         out["wmom"] = np.add.reduceat(shift(cat["wmom"], t), starts, axis=0)
 

@@ -39,18 +39,30 @@ from ._objects import objects_delayed
 SKIMAGE_DEFAULT = R.SKIMAGE_DEFAULT
 
 
-def _sums_part(t, props, ndim, spacing, channels, separator):
-    """The columns of the sums-road properties ``props`` from the merged table."""
+def _sums_part(t, props, ndim, spacing, channels, separator, drop=frozenset()):
+    """The columns of the sums-road properties ``props``.
+
+    ``t`` is the merged table, or the list of tables to merge first (without the
+    fields in ``drop``, which ``props`` do not read).
+    """
+    if isinstance(t, list):
+        t = R.merge(*t, drop=drop)
     return R.table_columns(t, props, ndim, spacing, False, channels=channels, separator=separator)
 
 
-def _sums_groups(props: Sequence[str]) -> list[tuple[str, ...]]:
+def _keys(tables: list) -> dict:
+    """The ``image`` and ``label`` columns of the merge of ``tables``."""
+    return R.merge(*({"image": t["image"], "label": t["label"]} for t in tables))
+
+
+def _sums_groups(props: Sequence[str]) -> list[tuple[tuple[str, ...], frozenset]]:
     """The sums-road properties in groups that share their costly intermediates.
 
     What derives from the weighted moments, what derives from the moments, and the
     rest: each group is one task, so the groups' columns are computed side by side
     and each written once, in its final place (a split by rows would need one more
-    copy of every column to join the parts).
+    copy of every column to join the parts). With each group, the table fields it
+    does not read (each group merges the per-block tables itself, of its own fields).
     """
     groups: dict[str, list[str]] = {"weighted": [], "moments": [], "rest": []}
     for p in props:
@@ -64,7 +76,12 @@ def _sums_groups(props: Sequence[str]) -> list[tuple[str, ...]]:
             groups["moments"].append(p)
         else:
             groups["rest"].append(p)
-    return [tuple(g) for g in groups.values() if g]
+    drop = {
+        "weighted": frozenset({"mom"}),
+        "moments": frozenset({"wmom"}),
+        "rest": frozenset({"mom", "wmom"}),
+    }
+    return [(tuple(g), drop[k]) for k, g in groups.items() if g]
 
 
 def _columns(
@@ -122,12 +139,18 @@ def _columns(
 
 
 def _lazy_columns(table, objects, props, extra, ndim, sp, stack, channels, separator, intensity):
-    """A delayed dict of columns; the sums-road columns in parallel groups of properties."""
+    """A delayed dict of columns; the sums-road columns in parallel groups of properties.
+
+    ``table`` is the merged table, or (no per-object property) the delayed list of
+    tables that each group merges itself.
+    """
     sums = tuple(p for p in props if R.road_of(p) == "sums")
     parts = [
-        dask.delayed(_sums_part, pure=True)(table, group, ndim, sp, channels, separator)
-        for group in _sums_groups(sums)
+        dask.delayed(_sums_part, pure=True)(table, group, ndim, sp, channels, separator, drop)
+        for group, drop in _sums_groups(sums)
     ]
+    if objects is None:
+        table = dask.delayed(_keys, pure=True)(table)
     return dask.delayed(_columns_of_parts, pure=True)(
         table, objects, props, extra, ndim, sp, stack, channels, separator, intensity, parts
     )
@@ -242,7 +265,7 @@ crop_limit
     )
     obj_props = R.object_properties(props)
     needs = R.needs_of(props) | (frozenset({"bbox"}) if (obj_props or extra) else frozenset())
-    table = R.stats_delayed(lab, img, needs, stack=stack)
+    table = R.stats_delayed(lab, img, needs, stack=stack, partials=not (obj_props or extra))
     objects = None
     if obj_props or extra:
         objects = objects_delayed(
@@ -371,7 +394,7 @@ def regionprops_table(
     )
     obj_props = R.object_properties(props)
     needs = R.needs_of(props) | (frozenset({"bbox"}) if (obj_props or extra) else frozenset())
-    table = R.stats_delayed(lab, img, needs, stack=stack)
+    table = R.stats_delayed(lab, img, needs, stack=stack, partials=not (obj_props or extra))
     objects = None
     if obj_props or extra:
         objects = objects_delayed(
