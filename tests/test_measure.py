@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import dask
@@ -442,6 +443,77 @@ def test_large_blocks_are_measured_in_slabs(monkeypatch):
         img = random_image(shape, np.float64)
         props = sums_props(len(shape))
         assert_table(measure.regionprops_table(lab, img, props), skimage_table(lab, img, props))
+
+
+def test_batch_sizes_and_merge_fan_in_never_change_a_bit(monkeypatch):
+    # many regions in many blocks: the merged table's rows are measured, and moments
+    # shifted, in batches; tiny batches give the same bits. Runs summed in batches
+    # and another merge tree give the same bits for the mask's properties (float
+    # sums of intensities may round otherwise: within the stated bounds)
+    shape = (14, 40, 44)
+    lab = make_labels(shape, seed=7, fraction=0.3)
+    img = random_image(shape, np.float64)
+    props = sums_props(3)
+    chunks = (5, 9, 11)
+
+    def table():
+        return measure.regionprops_table(_dask(lab, chunks), _dask(img, chunks), props)
+
+    def same(got, want, columns):
+        assert list(got) == list(want)
+        for k in columns:
+            np.testing.assert_array_equal(got[k], want[k], err_msg=k, strict=True)
+
+    want = table()
+    assert len(want["label"]) > 40
+    monkeypatch.setattr(_regions.props, "TABLE_BATCH", 7)
+    monkeypatch.setattr(_regions.moments, "SHIFT_BATCH", 3)
+    same(table(), want, want)
+    monkeypatch.setattr(_regions.moments, "RUN_BATCH", 5)
+    monkeypatch.setattr(
+        _stats, "stats_delayed", functools.partial(_stats.stats_delayed, split_every=2)
+    )
+    monkeypatch.setattr(_regions, "stats_delayed", _stats.stats_delayed)
+    got = table()
+    mask = measure.regionprops_table(_dask(lab, chunks), None, sums_props(3, intensity=False))
+    same(got, want, mask)
+    assert_table(got, skimage_table(lab, img, props))
+
+
+def test_moment_shifts_equal_the_moments_about_the_new_point():
+    # moments of random weighted points about a, moved by t, against the direct sums
+    # about a - t; an integer move of integer moments is exact, rows with t = 0 are
+    # their own values, and the input is left as it was
+    rng = np.random.default_rng(5)
+    rows, k = 50, 4
+    pts = [rng.integers(-6, 7, (rng.integers(1, 9), 3)) for _ in range(rows)]
+    w = [rng.random(len(p)) for p in pts]
+    a = rng.integers(-3, 4, (rows, 3))
+
+    def about(c, weighted):
+        out = np.zeros((rows, k, k, k))
+        for r in range(rows):
+            d = pts[r] - c[r]
+            for i, j, m in np.ndindex(k, k, k):
+                term = d[:, 0] ** i * d[:, 1] ** j * d[:, 2] ** m
+                out[r, i, j, m] = np.sum(term * w[r]) if weighted else np.sum(term)
+        return out
+
+    for t, weighted in (
+        (rng.integers(-2, 3, (rows, 3)), False),
+        (rng.random((rows, 3)) - 0.5, True),
+    ):
+        t[::4] = 0
+        mom = about(a, weighted)
+        before = mom.copy()
+        got = _regions.moments.shift(mom, t.astype(np.float64))
+        np.testing.assert_array_equal(mom, before)
+        np.testing.assert_array_equal(got[::4], mom[::4])
+        want = about(a - t, weighted)
+        if weighted:
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+        else:
+            np.testing.assert_array_equal(got, want)
 
 
 def test_a_region_larger_than_the_crop_limit_is_named():
