@@ -339,3 +339,29 @@ def test_every_result_is_valid_with_a_pyramid(tmp_path, kind):
     np.testing.assert_array_equal(image1, want)
     assert set(np.unique(labels1)) <= set(np.unique(labels0))
     assert info(tmp_path / "out")["complete"]
+
+
+def _window_means(a: np.ndarray) -> np.ndarray:
+    """The rounded mean of every 2x2 window of the last two axes (edge windows partial)."""
+    out = np.zeros((*a.shape[:-2], -(-a.shape[-2] // 2), -(-a.shape[-1] // 2)))
+    for y in range(out.shape[-2]):
+        for x in range(out.shape[-1]):
+            out[..., y, x] = a[..., 2 * y : 2 * y + 2, 2 * x : 2 * x + 2].mean(axis=(-2, -1))
+    return np.rint(out).astype(a.dtype)
+
+
+@pytest.mark.parametrize("chunks", ["3,128,96", "3,125,101"])
+def test_a_pyramid_level_is_the_same_whatever_the_blocks(tmp_path, chunks):
+    # blocks that are multiples of the 2x2 step are downsampled a chunk at a time, the
+    # others in slabs of planes; both give every window's mean (edge windows partial)
+    source = blobs((5, 653, 611), n=4)
+    wf = Workflow("p", [{"gaussian_filter": {"sigma": 1}}, {"threshold": {"value": 110}},
+                        {"label": {}}], measure=["area"], save=["gaussian_filter"])  # fmt: skip
+    run(wf, source, tmp_path / "out", chunks=chunks, report=False)
+    group = zarr.open_group(tmp_path / "out" / "result.zarr", mode="r")
+    for sub in ("", "gaussian_filter/"):
+        level0, level1 = group[f"{sub}0"], group[f"{sub}1"]
+        assert level0.chunks[-2:] == tuple(map(int, chunks.split(",")[1:]))
+        np.testing.assert_array_equal(level1[:], _window_means(level0[:]))
+    labels0, labels1 = group["labels/labels/0"][:], group["labels/labels/1"][:]
+    np.testing.assert_array_equal(labels1, labels0[..., ::2, ::2])

@@ -403,32 +403,57 @@ PYRAMID_PIECE = 1 << 22
 
 
 def _downsample_block(src_path: str, dst_path: str, region: tuple, step: tuple, nearest: bool):
-    """Write one chunk of a level from the level above it, a slab of planes at a time.
+    """Write one chunk of a level from the level above it, a chunk of that level at a time.
 
-    The chunk covers ``step`` times its extent of the level above (8 chunks of it
-    for a 2x2x2 step); reading that whole would take several times a block's memory,
-    so it is read in slabs along the first axis of at most :data:`PYRAMID_PIECE`
-    values, each downsampled on its own (the windows never straddle two slabs).
+    The chunk covers ``step`` times its extent of the level above (8 chunks of it for
+    a 2x2x2 step). When that level's chunks are multiples of ``step`` (the windows
+    never straddle two of its chunks), each of its chunks is read (decoded once) and
+    downsampled on its own; else the region is read in slabs along the first axis of
+    at most :data:`PYRAMID_PIECE` values. Either way a task holds about one chunk of
+    the level above, not the whole region.
     """
     src = _open(src_path, "r")
-    rest = math.prod((r.stop - r.start) * s for r, s in zip(region[1:], step[1:], strict=True))
-    rows = max(1, PYRAMID_PIECE // max(1, rest * step[0]))
-    pieces = []
-    for r0 in range(region[0].start, region[0].stop, rows):
-        sub = (slice(r0, min(r0 + rows, region[0].stop)), *region[1:])
-        big = tuple(
-            slice(r.start * s, min(r.stop * s, n))
-            for r, s, n in zip(sub, step, src.shape, strict=True)
+    big = tuple(
+        slice(r.start * s, min(r.stop * s, n))
+        for r, s, n in zip(region, step, src.shape, strict=True)
+    )
+    size = tuple(r.stop - r.start for r in region)
+    if all(c % s == 0 for c, s in zip(src.chunks, step, strict=True)):
+        pieces = _chunk_pieces(big, src.chunks)
+    else:
+        rest = math.prod(b.stop - b.start for b in big[1:])
+        rows = max(1, PYRAMID_PIECE // max(1, rest * step[0])) * step[0]
+        pieces = [
+            (slice(z, min(z + rows, big[0].stop)), *big[1:])
+            for z in range(big[0].start, big[0].stop, rows)
+        ]
+    out = np.empty(size, src.dtype)
+    for piece in pieces:
+        block = src[piece]
+        down = (
+            block[tuple(slice(None, None, s) for s in step)] if nearest else _mean_down(block, step)
         )
-        block = src[big]
-        if nearest:
-            pieces.append(block[tuple(slice(None, None, s) for s in step)])
-        else:
-            pieces.append(_mean_down(block, step))
-        del block
-    out = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=0)
+        at = tuple(
+            slice(p.start // s - r.start, p.start // s - r.start + d)
+            for p, s, r, d in zip(piece, step, region, down.shape, strict=True)
+        )
+        out[at] = down
+        del block, down
     _open(dst_path, "r+")[region] = out
     return None
+
+
+def _chunk_pieces(region: tuple, chunks: Sequence[int]) -> list[tuple]:
+    """``region`` cut along the chunk grid: one piece per chunk it meets."""
+    import itertools
+
+    cuts = []
+    for r, c in zip(region, chunks, strict=True):
+        edges = list(range((r.start // c + 1) * c, r.stop, c))
+        starts = [r.start, *edges]
+        stops = [*edges, r.stop]
+        cuts.append([slice(a, b) for a, b in zip(starts, stops, strict=True)])
+    return list(itertools.product(*cuts))
 
 
 def _mean_down(block: np.ndarray, step: Sequence[int]) -> np.ndarray:
