@@ -510,6 +510,39 @@ def test_every_chunk_is_written_even_when_it_holds_only_the_fill_value(tmp_path)
             assert a.nchunks_initialized == a.nchunks > 1, (out, name)
 
 
+_ARENAS = """
+import ctypes, sys, threading
+import numpy as np
+from batchimg.workflow.scheduler import limit_arenas
+print(limit_arenas(cores=8))
+start = threading.Barrier(6)
+def work():
+    start.wait()  # all at once: each would take an arena of its own
+    arrays = [np.ones(1 << 16) for _ in range(200)]
+    start.wait()
+threads = [threading.Thread(target=work) for _ in range(6)]
+for t in threads: t.start()
+for t in threads: t.join()
+sys.stderr.flush()
+ctypes.CDLL("libc.so.6").malloc_stats()
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's malloc arenas")
+@pytest.mark.parametrize("user", [None, "8"])
+def test_the_command_line_caps_mallocs_arenas_unless_the_user_did(user):
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    if user is not None:
+        env["MALLOC_ARENA_MAX"] = user
+    proc = subprocess.run(
+        [sys.executable, "-c", _ARENAS], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(user is None)
+    arenas = proc.stderr.count("Arena ")
+    assert arenas <= 2 if user is None else arenas > 2, proc.stderr
+
+
 @pytest.mark.parametrize(
     "value, applied",
     [("65536", sys.platform == "linux"), ("1000000", False), (None, False)],

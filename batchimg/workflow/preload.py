@@ -12,7 +12,8 @@ dask-jobqueue's ``job_extra``/``worker_extra_args``.
 
 from __future__ import annotations
 
-from .scheduler import WORKER_MODULES, import_all, tune_malloc
+from .scheduler import WORKER_MODULES, import_all, limit_arenas, tune_malloc
 
 tune_malloc()
+limit_arenas()
 import_all(WORKER_MODULES)
