@@ -295,7 +295,7 @@ def read_view(group: Any, p: Pyramid, view: View, channel: int = 0) -> np.ndarra
     idx = _index(p, view, channel)
     kept = [a for a, i in zip(p.axes, idx, strict=True) if isinstance(i, slice)]
     if view.project is None:
-        out = np.asarray(arr[idx])
+        out = _read_by_chunk_rows(arr, idx)
     else:
         ax = p.axes.index(view.project)
         n, step = arr.shape[ax], arr.chunks[ax]
@@ -303,12 +303,36 @@ def read_view(group: Any, p: Pyramid, view: View, channel: int = 0) -> np.ndarra
         for start in range(0, n, step):
             part = list(idx)
             part[ax] = slice(start, min(start + step, n))
-            block = np.asarray(arr[tuple(part)]).max(axis=kept.index(view.project))
+            block = _read_by_chunk_rows(arr, tuple(part)).max(axis=kept.index(view.project))
             out = block if out is None else np.maximum(out, block)
         kept.remove(view.project)
     if kept != [view.rows, view.cols]:
         out = out.T
     return out
+
+
+def _read_by_chunk_rows(arr: Any, idx: tuple) -> np.ndarray:
+    """``arr[idx]``, one row of chunks at a time along its first axis across several.
+
+    zarr decodes every chunk a read touches at once: a plane across a volume of
+    128^3 int32 chunks would hold 64 of them (512 MiB); a row of them is 8.
+    """
+    for axis, i in enumerate(idx):
+        if isinstance(i, slice):
+            start, stop, _ = i.indices(arr.shape[axis])
+            c = arr.chunks[axis]
+            cuts = [start, *range((start // c + 1) * c, stop, c), stop]
+            if len(cuts) > 2:  # the first sliced axis across several chunks
+                break
+    else:
+        return np.asarray(arr[idx])
+    at = sum(isinstance(i, slice) for i in idx[:axis])  # its place among the kept axes
+    parts = []
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        part = list(idx)
+        part[axis] = slice(a, b)
+        parts.append(np.asarray(arr[tuple(part)]))
+    return np.concatenate(parts, axis=at)
 
 
 # ---------------------------------------------------------------------------
