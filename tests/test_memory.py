@@ -2,10 +2,11 @@
 
 Each road -- fixed thresholds, thresholds computed over the volume (a histogram
 pass first), non-local morphology (propagation, holes), filters after ``label``
-(a stored label image read again), and the Python API's lazy ``regionprops_table``
--- runs in a child process on two raw volumes, V and 4V voxels, with the same fixed
-blocks and workers; the peak RSS of the process tree may not grow with the volume
-beyond a small allowance for the per-region summaries (a few thousand regions).
+(a stored label image read again), the run report, and the Python API's lazy
+``regionprops_table`` -- runs in a child process on two raw volumes, V and 4V
+voxels, with the same fixed blocks and workers; the peak RSS of the process tree
+may not grow with the volume beyond a small allowance for the per-region summaries
+(a few thousand regions).
 """
 
 import subprocess
@@ -130,6 +131,24 @@ def test_every_volume_road_has_a_flat_peak(tmp_path, volumes, road):
             timeout=280,
         )  # fmt: skip
     _assert_flat(peaks, road)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_report_keeps_the_peak_flat(tmp_path, volumes):
+    # the report reads planes and projections of the volume and its labels, a row of
+    # chunks at a time, from the pyramid level its budget allows
+    peaks = {}
+    for shape, raw in volumes.items():
+        peaks[shape] = _peak_rss(
+            [*CLI, "run", str(ROOT / "workflows" / "volume_3d.yaml"), "--input", str(raw),
+             "--raw-shape", ",".join(map(str, shape)), "--raw-dtype", "uint8", "--chunks",
+             "32,128,128", "--workers", "2", "--quiet", "--output",
+             str(tmp_path / f"out-{shape[0]}")],
+            timeout=280,
+        )  # fmt: skip
+        assert (tmp_path / f"out-{shape[0]}" / "report.html").exists()
+    _assert_flat(peaks, "volume_3d.yaml with its report")
 
 
 @pytest.mark.slow

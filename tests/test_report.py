@@ -430,16 +430,27 @@ def test_plane_views_fall_back_to_a_centre_crop_without_a_small_level(tmp_path):
     assert plane.shape == (1024, 1024) and plane[512, 512] == 7
 
 
-def test_projection_streams_a_slab_at_a_time_and_transposes_to_rows_cols(tmp_path):
+@pytest.mark.parametrize("chunks", [(3, 12, 16), (3, 5, 7), (20, 5, 3)])
+def test_views_stream_by_chunks_and_transpose_to_rows_cols(tmp_path, chunks):
+    # a projection reads a chunk-thick slab at a time, and every read a row of chunks
+    # at a time: the same values as numpy on the whole volume
     rng = np.random.default_rng(1234)
-    vol = rng.integers(0, 255, (20, 12, 16), dtype=np.uint8)
+    vol = rng.integers(0, 2**31, (20, 12, 16), dtype=np.int32)
     group = zarr.open_group(str(tmp_path / "r.zarr"), mode="w", zarr_format=3)
-    group.create_array("0", data=vol, chunks=(3, 12, 16), dimension_names=["z", "y", "x"])
+    group.create_array("0", data=vol, chunks=chunks, dimension_names=["z", "y", "x"])
     p = R.pyramid(group, "", "input", False)
-    proj = R.projection_view(p, "z", "y", "x", {}, "")
-    np.testing.assert_array_equal(R.read_view(group, p, proj), vol.max(axis=0))
+    for axis, rows, cols in (("z", "y", "x"), ("y", "z", "x"), ("x", "y", "z"), ("z", "x", "y")):
+        proj = R.projection_view(p, axis, rows, cols, {}, "")
+        want = vol.max(axis="zyx".index(axis))
+        kept = [a for a in "zyx" if a != axis]
+        want = want if kept == [rows, cols] else want.T
+        np.testing.assert_array_equal(R.read_view(group, p, proj), want, err_msg=axis + rows)
     side = R.plane_view(p, "z", "y", {"x": 5}, "")
     np.testing.assert_array_equal(R.read_view(group, p, side), vol[:, :, 5])
+    top = R.plane_view(p, "x", "y", {"z": 7}, "")
+    np.testing.assert_array_equal(R.read_view(group, p, top), vol[7].T)
+    crop = R.View(0, "y", "x", {"z": 2}, None, {"y": slice(3, 11), "x": slice(1, 14)})
+    np.testing.assert_array_equal(R.read_view(group, p, crop), vol[2, 3:11, 1:14])
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])

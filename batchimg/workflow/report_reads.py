@@ -303,7 +303,7 @@ def read_view(group: Any, p: Pyramid, view: View, channel: int = 0) -> np.ndarra
         for start in range(0, n, step):
             part = list(idx)
             part[ax] = slice(start, min(start + step, n))
-            block = _read_by_chunk_rows(arr, tuple(part)).max(axis=kept.index(view.project))
+            block = _read_by_chunk_rows(arr, tuple(part), kept.index(view.project))
             out = block if out is None else np.maximum(out, block)
         kept.remove(view.project)
     if kept != [view.rows, view.cols]:
@@ -311,27 +311,34 @@ def read_view(group: Any, p: Pyramid, view: View, channel: int = 0) -> np.ndarra
     return out
 
 
-def _read_by_chunk_rows(arr: Any, idx: tuple) -> np.ndarray:
+def _read_by_chunk_rows(arr: Any, idx: tuple, project: int | None = None) -> np.ndarray:
     """``arr[idx]``, one row of chunks at a time along its first axis across several.
 
     zarr decodes every chunk a read touches at once: a plane across a volume of
-    128^3 int32 chunks would hold 64 of them (512 MiB); a row of them is 8.
+    128^3 int32 chunks would hold 64 of them (512 MiB); a row of them is 8. With
+    ``project``, each row's maximum along that axis (of the result) is taken before
+    the rows are joined, so the slab itself is never whole in memory either.
     """
-    for axis, i in enumerate(idx):
-        if isinstance(i, slice):
-            start, stop, _ = i.indices(arr.shape[axis])
-            c = arr.chunks[axis]
-            cuts = [start, *range((start // c + 1) * c, stop, c), stop]
-            if len(cuts) > 2:  # the first sliced axis across several chunks
-                break
+
+    def finish(a: np.ndarray) -> np.ndarray:
+        return a if project is None else a.max(axis=project)
+
+    kept = [axis for axis, i in enumerate(idx) if isinstance(i, slice)]
+    for at, axis in enumerate(kept):
+        start, stop, _ = idx[axis].indices(arr.shape[axis])
+        c = arr.chunks[axis]
+        cuts = [start, *range((start // c + 1) * c, stop, c), stop]
+        if at != project and len(cuts) > 2:  # the first kept axis across several chunks
+            break
     else:
-        return np.asarray(arr[idx])
-    at = sum(isinstance(i, slice) for i in idx[:axis])  # its place among the kept axes
+        return finish(np.asarray(arr[idx]))
+    if project is not None and project < at:
+        at -= 1  # its place once the projected axis is gone
     parts = []
     for a, b in zip(cuts[:-1], cuts[1:], strict=True):
         part = list(idx)
         part[axis] = slice(a, b)
-        parts.append(np.asarray(arr[tuple(part)]))
+        parts.append(finish(np.asarray(arr[tuple(part)])))
     return np.concatenate(parts, axis=at)
 
 
