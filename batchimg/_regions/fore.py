@@ -189,29 +189,3 @@ class Fore:
         coords = np.unravel_index(local, self.shape)
         glob = tuple(c + o for c, o in zip(coords, self.offset, strict=True))
         return np.ravel_multi_index(glob, tuple(gshape)).astype(np.int64)
-
-    def group_sum(self, weights: np.ndarray) -> np.ndarray:
-        """Sum per-run ``weights`` (shape ``(runs, ...)``) by label -> ``(n, ...)``."""
-        return group_sum(self.run_label, weights, self.n)
-
-
-def group_sum(groups: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
-    """Sum the rows of ``weights`` by ``groups`` (values ``0..n-1``) -> ``(n, ...)``."""
-    weights = np.asarray(weights)
-    if weights.ndim == 1:
-        return np.bincount(groups, weights=weights, minlength=n)[:n]
-    tail = weights.shape[1:]
-    flat = weights.reshape(len(weights), -1)
-    if len(weights) == 0 or n == 0:
-        return np.zeros((n,) + tail, np.float64)
-    if flat.shape[1] <= 4:
-        cols = [
-            np.bincount(groups, weights=flat[:, j], minlength=n)[:n] for j in range(flat.shape[1])
-        ]
-        return np.stack(cols, axis=1).reshape((n,) + tail)
-    import scipy.sparse as sp
-
-    m = sp.csr_matrix(
-        (np.ones(len(groups)), (groups, np.arange(len(groups)))), shape=(n, len(groups))
-    )
-    return np.asarray(m @ flat).reshape((n,) + tail)

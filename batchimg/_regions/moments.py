@@ -138,8 +138,7 @@ def _run_sums(groups: np.ndarray, n: int):
     """A function summing rows ``(runs, ...)`` by ``groups`` (``0..n-1``) -> ``(n, ...)``.
 
     One sparse matrix serves every sum of the batch (building it costs more than a
-    product); each row's runs add in their order, so the sums are those of
-    :func:`.fore.group_sum`.
+    product); each label's runs add in their raster order.
     """
     import scipy.sparse as sp
 
