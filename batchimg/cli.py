@@ -488,10 +488,10 @@ def demo(output, verbose, quiet) -> None:
     """Make synthetic images and a volume, and run the bundled workflows on them."""
     from .workflow import load_workflow
     from .workflow import run as run_workflow
+    from .workflow.demo import DEMO_RUNS, bundled_workflow, make_demo_data
     from .workflow.scheduler import limit_arenas
 
     limit_arenas()  # this process is ours (the library leaves malloc alone)
-    from .workflow.demo import DEMO_RUNS, bundled_workflow, make_demo_data
 
     _logging(verbose, quiet)
     data = make_demo_data(os.path.join(output, "data"))

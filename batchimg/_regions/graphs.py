@@ -49,9 +49,16 @@ def block_tasks(
 
 def tree(dsk: dict, name: str, keys: Sequence[Any], func: Callable, split_every: int = 8) -> Any:
     """Add a tree of ``func(*children)`` over ``keys``; return the root's key."""
+    return levels(dsk, name, keys, func, split_every, 1)[0]
+
+
+def levels(
+    dsk: dict, name: str, keys: Sequence[Any], func: Callable, split_every: int, until: int
+) -> list:
+    """Add levels of ``func(*children)`` over ``keys`` until at most ``until`` keys are left."""
     keys = list(keys)
     level = 0
-    while len(keys) > 1:
+    while len(keys) > until:
         new = []
         for i in range(0, len(keys), split_every):
             key = (f"{name}-level{level}", i)
@@ -59,7 +66,7 @@ def tree(dsk: dict, name: str, keys: Sequence[Any], func: Callable, split_every:
             new.append(key)
         keys = new
         level += 1
-    return keys[0]
+    return keys
 
 
 def delayed(dsk: dict, name: str, root: Any, dependencies: Sequence[Any]) -> Delayed:

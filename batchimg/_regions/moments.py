@@ -161,16 +161,6 @@ def _cube(sums: np.ndarray, cube: tuple[int, ...]) -> np.ndarray:
     return np.moveaxis(sums, 1, -1).reshape((len(sums),) + cube)
 
 
-def _shift_matrix(t: np.ndarray, k: int = _K) -> np.ndarray:
-    """``T[m, p, i] = C(p, i) * t[m]**(p - i)`` (0 for i > p): moments about a point ``t`` lower."""
-    pw = _powers(t, k)  # (m, k)
-    out = np.zeros((len(t), k, k), np.float64)
-    for p in range(k):
-        for i in range(p + 1):
-            out[:, p, i] = _BINOM[p, i] * pw[:, p - i]
-    return out
-
-
 def shift(mom: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Move moments about ``a`` to moments about ``a - t``, row by row.
 

@@ -635,23 +635,12 @@ def stats_delayed(
         keys[idx] = (name, *idx)
     parts = list(keys.values())
     if partials:
-        level = 0
-        while len(parts) > split_every:
-            parts = [
-                _level_key(dsk, f"merge-{name}-level{level}", i, parts[i : i + split_every])
-                for i in range(0, len(parts), split_every)
-            ]
-            level += 1
         root = (f"partials-{name}",)
-        dsk[root] = (_as_list, *parts)
+        tops = G.levels(dsk, f"merge-{name}", parts, merge, split_every, split_every)
+        dsk[root] = (_as_list, *tops)
     else:
         root = G.tree(dsk, f"merge-{name}", parts, merge, split_every)
     return G.delayed(dsk, name, root, [labels, intensity])
-
-
-def _level_key(dsk: dict, name: str, i: int, children: list) -> tuple:
-    dsk[(name, i)] = (merge, *children)
-    return (name, i)
 
 
 def _as_list(*tables):

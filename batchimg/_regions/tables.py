@@ -69,6 +69,15 @@ def merge(*tables: dict[str, np.ndarray], drop: frozenset = frozenset()) -> dict
         return tables[0]
     if len(rows) == 1:
         return rows[0]
+    return _gather(rows)
+
+
+def _gather(rows: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The rows of ``rows`` (non-empty tables) sorted by ``(image, label)``, shared ones merged.
+
+    Only the groups of several rows are reduced (most regions lie in one block): the
+    others are copied from their table straight to their place.
+    """
     sizes = np.array([len(t["label"]) for t in rows])
     ends = np.cumsum(sizes)
     image = np.concatenate([t["image"] for t in rows])
@@ -125,36 +134,8 @@ def _fmin_first(
 
 
 def group(cat: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Merge the rows of one table that share an ``(image, label)``; sort by them.
-
-    Only the groups of several rows are reduced (most regions lie in one block):
-    the others are copied to their place.
-    """
-    n = len(cat["label"])
-    if n == 0:
-        return cat
-    order = np.lexsort((cat["label"], cat["image"]))
-    img, lab = cat["image"][order], cat["label"][order]
-    change = np.ones(n, bool)
-    change[1:] = (img[1:] != img[:-1]) | (lab[1:] != lab[:-1])
-    starts = np.flatnonzero(change)
-    ng = len(starts)
-    if ng == n:
-        return {k: v[order] for k, v in cat.items()}
-    sizes = np.diff(np.append(starts, n))
-    gid = np.cumsum(change) - 1
-    multi = sizes[gid] > 1  # per sorted row: its group has several rows
-    one_rows, one_groups = order[~multi], gid[~multi]
-    many = {k: v[order[multi]] for k, v in cat.items()}
-    merged = _reduce(many)
-    many_groups = np.flatnonzero(sizes > 1)
-    out = {}
-    for k, v in cat.items():
-        col = np.empty((ng,) + v.shape[1:], merged[k].dtype if k in merged else v.dtype)
-        col[one_groups] = v[one_rows]
-        col[many_groups] = merged[k]
-        out[k] = col
-    return out
+    """Merge the rows of one table that share an ``(image, label)``; sort by them."""
+    return _gather([cat]) if len(cat["label"]) else cat
 
 
 def _reduce(cat: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -443,6 +443,19 @@ def _downsample_block(src_path: str, dst_path: str, region: tuple, step: tuple, 
     return None
 
 
+def _window_sums(a: np.ndarray, axis: int, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of ``s`` consecutive values along ``axis`` (the last partial), and their counts.
+
+    The counts have the sums' shape along ``axis`` and 1 elsewhere (they broadcast).
+    """
+    n = a.shape[axis]
+    starts = np.arange(0, n, s)
+    shape = [1] * a.ndim
+    shape[axis] = len(starts)
+    counts = np.diff(np.append(starts, n)).astype(np.float64).reshape(shape)
+    return np.add.reduceat(a, starts, axis=axis), counts
+
+
 def _chunk_pieces(region: tuple, chunks: Sequence[int]) -> list[tuple]:
     """``region`` cut along the chunk grid: one piece per chunk it meets."""
     import itertools
@@ -466,27 +479,16 @@ def _mean_down(block: np.ndarray, step: Sequence[int]) -> np.ndarray:
         sums = block.astype(np.int32)
         count = np.ones((1,) * block.ndim)
         for axis, s in enumerate(step):
-            if s == 1:
-                continue
-            n = sums.shape[axis]
-            starts = np.arange(0, n, s)
-            sums = np.add.reduceat(sums, starts, axis=axis)
-            shape = [1] * block.ndim
-            shape[axis] = len(starts)
-            count = count * np.diff(np.append(starts, n)).reshape(shape)
+            if s > 1:
+                sums, counts = _window_sums(sums, axis, s)
+                count = count * counts
         info = np.iinfo(block.dtype)
         return np.clip(np.rint(sums / count), info.min, info.max).astype(block.dtype)
     out = block.astype(np.float64)
     for axis, s in enumerate(step):
-        if s == 1:
-            continue
-        n = out.shape[axis]
-        starts = np.arange(0, n, s)
-        sums = np.add.reduceat(out, starts, axis=axis)
-        counts = np.diff(np.append(starts, n)).astype(np.float64)
-        shape = [1] * out.ndim
-        shape[axis] = len(counts)
-        out = sums / counts.reshape(shape)
+        if s > 1:
+            sums, counts = _window_sums(out, axis, s)
+            out = sums / counts
     if block.dtype.kind in "iu":
         info = np.iinfo(block.dtype)
         out = np.clip(np.rint(out), info.min, info.max)

@@ -193,16 +193,8 @@ def tune_malloc() -> bool:
     """
     if os.environ.get("MALLOC_TRIM_THRESHOLD_") != DASK_TRIM_THRESHOLD:
         return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's malloc.h
-        return bool(libc.mallopt(m_trim_threshold, 1 << 27)) and bool(
-            libc.mallopt(m_mmap_threshold, 1 << 25)
-        )
-    except (OSError, AttributeError):
-        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's malloc.h
+    return _mallopt((m_trim_threshold, 1 << 27), (m_mmap_threshold, 1 << 25))
 
 
 def limit_arenas(cores: int | None = None) -> bool:
@@ -216,12 +208,17 @@ def limit_arenas(cores: int | None = None) -> bool:
     """
     if "MALLOC_ARENA_MAX" in os.environ:
         return False
+    m_arena_max = -8  # glibc's malloc.h
+    return _mallopt((m_arena_max, max(2, (cores or os.cpu_count() or 1) // 4)))
+
+
+def _mallopt(*settings: tuple[int, int]) -> bool:
+    """Call glibc's ``mallopt`` for each ``(parameter, value)``; False without glibc or refused."""
     try:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6")
-        m_arena_max = -8  # glibc's malloc.h
-        return bool(libc.mallopt(m_arena_max, max(2, (cores or os.cpu_count() or 1) // 4)))
+        return all([bool(libc.mallopt(p, v)) for p, v in settings])
     except (OSError, AttributeError):
         return False
 
