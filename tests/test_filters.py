@@ -14,7 +14,7 @@ from helpers import assert_same, chunkings, random_image
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from batchimg import errors, filters
+from batchimg import _networks, errors, filters
 from batchimg._overlap import Spec
 
 MODES = ("reflect", "constant", "nearest", "mirror", "wrap")
@@ -950,6 +950,52 @@ def test_3x3_median_of_integers_every_mode_and_chunking(dtype, shape):
             for kw in (dict(size=3), dict(footprint=np.ones((3, 3), bool))):
                 want = ndi.median_filter(image, mode=mode, cval=cval, **kw)
                 for chunks in (shape, (max(1, shape[0] // 2), max(2, shape[1] // 3))):
+                    x = da.from_array(image, chunks=chunks)
+                    got = filters.median_filter(x, mode=mode, cval=cval, **kw)
+                    assert_same(got, want)
+
+
+def test_3x3x3_median_network_is_the_median_of_every_input_of_0s_and_1s():
+    # a network of minima and maxima gives the median of every input if it does for
+    # every input of 0s and 1s: all 2**27 of those, 64 to a word, after the shared sorts
+    # along axes 0 and 1 that median27 runs before the network
+    words = 1 << 15  # a run of 2**21 inputs at a time
+    low = [np.uint64(int("".join("1" if (n >> i) & 1 else "0" for n in range(63, -1, -1)), 2))
+           for i in range(6)]  # fmt: skip
+    ones = np.uint64(2**64 - 1)
+    popcount = np.array([bin(n).count("1") for n in range(256)], np.uint8)
+    for start in range(0, 1 << 21, words):
+        w = np.arange(start, start + words, dtype=np.uint64)
+        v = [np.full(words, low[i]) if i < 6 else np.where((w >> np.uint64(i - 6)) & 1, ones, 0)
+             for i in range(27)]  # fmt: skip
+        v = [x.astype(np.uint64) for x in v]
+        for a, b, c in [(i, i + 9, i + 18) for i in range(9)] + [
+            (9 * r + t, 9 * r + 3 + t, 9 * r + 6 + t) for r in range(3) for t in range(3)
+        ]:
+            for p, q in ((a, b), (b, c), (a, b)):
+                v[p], v[q] = v[p] & v[q], v[p] | v[q]
+        for a, b, keep in _networks.MEDIAN27:  # an output it does not keep is never read
+            v[a], v[b] = v[a] & v[b] if keep & 1 else None, v[a] | v[b] if keep & 2 else None
+        n = np.arange(start * 64, (start + words) * 64, dtype=np.uint32)
+        count = popcount[n.view(np.uint8)].reshape(-1, 4).sum(axis=1)
+        want = np.packbits(count >= 14, bitorder="little").view(np.uint64)
+        assert np.array_equal(v[_networks.MEDIAN27_WIRE], want)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int16", "int64"])
+@pytest.mark.parametrize("shape", [(2, 2, 2), (3, 5, 8), (11, 13, 9)])
+def test_3x3x3_median_of_integers_every_mode_and_chunking(dtype, shape):
+    # a 3x3x3 median of integers runs as a network of minima and maxima: scipy's values,
+    # ties included (few distinct values), slab by slab along the first axis
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(sum(shape))
+    image = rng.integers(max(info.min, -300), min(info.max, 300) + 1, shape).astype(dtype)
+    image[: shape[0] // 2] //= 100
+    for mode in MODES:
+        for cval in (0, 7, 2.5) if "constant" in mode else (0,):
+            for kw in (dict(size=3), dict(footprint=np.ones((3, 3, 3), bool))):
+                want = ndi.median_filter(image, mode=mode, cval=cval, **kw)
+                for chunks in (shape, tuple(max(2, n // 3) for n in shape)):
                     x = da.from_array(image, chunks=chunks)
                     got = filters.median_filter(x, mode=mode, cval=cval, **kw)
                     assert_same(got, want)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.ndimage as ndi
 
+from .. import _networks as networks
 from .._overlap import Spec, Step
 from ..errors import (
     BatchimgError,
@@ -486,33 +487,28 @@ _NP_PAD = {
     "constant": "constant",
     "grid-constant": "constant",
 }
-#: The 19 compare-exchanges that leave the median of 9 values in position 4
-#: (Paeth's network, as in Devillard's opt_med9).
-_MEDIAN9 = (
-    (1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7), (1, 2), (4, 5), (7, 8), (0, 3),
-    (5, 8), (4, 7), (3, 6), (1, 4), (2, 5), (4, 7), (4, 2), (6, 4), (4, 2),
-)  # fmt: skip
 
 
-def _median3x3(block, func, kwargs) -> np.ndarray | None:
-    """The 3x3 median of an integer image by a sorting network (scipy's values), or None.
+def _median_network(block, func, kwargs) -> np.ndarray | None:
+    """The 3x3 or 3x3x3 median of an integer block by a network (scipy's values), or None.
 
-    The median of nine integers is a pure function of them: the 19 compare-exchanges
-    of a median network on the nine shifted views of the padded image (numpy
-    ``minimum``/``maximum``, a few dozen array operations) give scipy's values, many
-    times faster than its per-pixel selection (0.22 against 7.2 ms on 256x256 uint8).
-    Taken for a 2-D integer block, a full 3x3 window (``size=3`` or an all-True
+    The median of integers is a pure function of the window's values: compare-exchanges
+    (numpy ``minimum``/``maximum`` on shifted views of the padded block) give scipy's
+    values, many times faster than its per-pixel selection (3x3 on 256x256 uint8: 0.22
+    against 7.2 ms; 3x3x3 on 128**3 uint8: 12 against 900 ms). Taken for a 2-D or 3-D
+    integer block, a full window of 3 on every axis (``size=3`` or an all-True
     footprint), origin 0, every axis, and for the constant modes an integer ``cval``
     the dtype holds; anything else is scipy's.
     """
-    if func is not ndi.median_filter or block.ndim != 2 or block.dtype.kind not in "iu":
+    ndim = block.ndim
+    if func is not ndi.median_filter or ndim not in (2, 3) or block.dtype.kind not in "iu":
         return None
     kw = kwargs
     footprint, size = kw.get("footprint"), kw.get("size")
     if footprint is not None:
-        if np.shape(footprint) != (3, 3) or not np.all(footprint):
+        if np.shape(footprint) != (3,) * ndim or not np.all(footprint):
             return None
-    elif size is None or tuple(np.atleast_1d(size)) not in ((3,), (3, 3)):
+    elif size is None or tuple(np.atleast_1d(size)) not in ((3,), (3,) * ndim):
         return None
     if kw.get("axes") is not None or np.any(np.atleast_1d(kw.get("origin", 0))):
         return None
@@ -530,18 +526,14 @@ def _median3x3(block, func, kwargs) -> np.ndarray | None:
             return None
         pad["constant_values"] = int(cval)
     p = np.pad(block, 1, **pad)
-    h, w = block.shape
-    v = [p[i : i + h, j : j + w] for i in range(3) for j in range(3)]
-    for a, b in _MEDIAN9:
-        v[a], v[b] = np.minimum(v[a], v[b]), np.maximum(v[a], v[b])
-    return v[4]
+    return (networks.median9 if ndim == 2 else networks.median27)(p, block.shape)
 
 
 def _rank_kernel(block, *, func, kwargs, window, line):
     """Run scipy's rank filter on a block; a short 1-D block takes scipy's N-D path.
 
-    A 3x3 median of an integer image is computed by a sorting network
-    (:func:`_median3x3`), with scipy's values.
+    A 3x3 or 3x3x3 median of an integer image is computed by a network of minima and
+    maxima (:func:`_median_network`), with scipy's values.
 
     scipy's 1-D path extends a line shorter than the window wrongly (and returns
     uninitialised memory for a line of one pixel). A block shorter than the window
@@ -550,7 +542,7 @@ def _rank_kernel(block, *, func, kwargs, window, line):
     extends the long line. A whole line that short keeps scipy's own answer, except a
     one-pixel line, whose answer is undefined in scipy: it gets the N-D path's.
     """
-    fast = _median3x3(np.asarray(block), func, kwargs)
+    fast = _median_network(np.asarray(block), func, kwargs)
     if fast is not None:
         return fast
     n = block.shape[0] if block.ndim == 1 else None
