@@ -175,10 +175,28 @@ def face_pairs(faces_a, faces_b, *, d, offsets):
         if va is not None:
             keep &= va[tuple(sa)].ravel() == vb[tuple(sb)].ravel()
         if keep.any():
-            out.append(np.stack([a[keep], b[keep]], axis=1))
+            out.append((a[keep], b[keep]))
     if not out:
         return np.empty((0, 2), np.int64)
-    return np.unique(np.concatenate(out).astype(np.int64), axis=0)
+    return _unique_pairs(out)
+
+
+def _unique_pairs(parts):
+    """The distinct pairs of ``parts`` (a list of (labels a, labels b)), sorted, (n, 2) int64.
+
+    A pair is one int64 key; a face crossed by large objects repeats each pair along
+    its raster runs, so runs of one key are dropped before the sort (a 256x1024 face
+    of a few objects: 115 -> 4 ms, where ``np.unique(axis=0)`` sorted every pair).
+    """
+    width = max(int(b.max()) for _, b in parts) + 1
+    keys = []
+    for a, b in parts:
+        k = a.astype(np.int64) * width + b
+        if k.size > 1:
+            k = k[np.concatenate([[True], k[1:] != k[:-1]])]
+        keys.append(k)
+    k = np.unique(np.concatenate(keys))
+    return np.stack([k // width, k % width], axis=1)
 
 
 # --------------------------------------------------------------------------- resolve
