@@ -443,17 +443,39 @@ def _downsample_block(src_path: str, dst_path: str, region: tuple, step: tuple, 
     return None
 
 
-def _window_sums(a: np.ndarray, axis: int, s: int) -> tuple[np.ndarray, np.ndarray]:
+def _window_sums(a: np.ndarray, axis: int, s: int, dtype) -> tuple[np.ndarray, np.ndarray]:
     """Sums of ``s`` consecutive values along ``axis`` (the last partial), and their counts.
 
-    The counts have the sums' shape along ``axis`` and 1 elsewhere (they broadcast).
+    Summed in ``dtype`` as ``s`` strided views added together (several times faster
+    than ``np.add.reduceat``, the same sums); the counts have the sums' shape along
+    ``axis`` and 1 elsewhere (they broadcast).
     """
     n = a.shape[axis]
-    starts = np.arange(0, n, s)
-    shape = [1] * a.ndim
-    shape[axis] = len(starts)
-    counts = np.diff(np.append(starts, n)).astype(np.float64).reshape(shape)
-    return np.add.reduceat(a, starts, axis=axis), counts
+    full, m = n // s, -(-n // s)
+
+    def along(sl):
+        return a[(slice(None),) * axis + (sl,)]
+
+    shape = list(a.shape)
+    shape[axis] = m
+    out = np.empty(shape, dtype)
+    if full:
+        head = out[(slice(None),) * axis + (slice(0, full),)]
+        if s == 1:
+            np.copyto(head, along(slice(0, full)))
+        else:
+            np.add(along(slice(0, full * s, s)), along(slice(1, full * s, s)), out=head,
+                   dtype=dtype)  # fmt: skip
+        for k in range(2, s):
+            head += along(slice(k, full * s, s))
+    if m > full:
+        tail = along(slice(full * s, n)).sum(axis=axis, keepdims=True, dtype=dtype)
+        out[(slice(None),) * axis + (slice(full, m),)] = tail
+    counts = np.full(m, s, np.float64)
+    counts[-1] = n - (m - 1) * s
+    cshape = [1] * a.ndim
+    cshape[axis] = m
+    return out, counts.reshape(cshape)
 
 
 def _chunk_pieces(region: tuple, chunks: Sequence[int]) -> list[tuple]:
@@ -476,18 +498,18 @@ def _mean_down(block: np.ndarray, step: Sequence[int]) -> np.ndarray:
     the larger part of a level's cost) and divided once by each window's count.
     """
     if block.dtype.kind in "iu" and block.dtype.itemsize <= 2 and math.prod(step) <= 1 << 15:
-        sums = block.astype(np.int32)
+        sums = block
         count = np.ones((1,) * block.ndim)
         for axis, s in enumerate(step):
             if s > 1:
-                sums, counts = _window_sums(sums, axis, s)
+                sums, counts = _window_sums(sums, axis, s, np.int32)
                 count = count * counts
         info = np.iinfo(block.dtype)
         return np.clip(np.rint(sums / count), info.min, info.max).astype(block.dtype)
-    out = block.astype(np.float64)
+    out = block
     for axis, s in enumerate(step):
         if s > 1:
-            sums, counts = _window_sums(out, axis, s)
+            sums, counts = _window_sums(out, axis, s, np.float64)
             out = sums / counts
     if block.dtype.kind in "iu":
         info = np.iinfo(block.dtype)
