@@ -84,6 +84,11 @@ class Step:
     extra : tuple of dask arrays
         Further inputs of the input's shape (a mask), overlapped like the input.
         A step with extras runs alone, never fused.
+    trims : bool
+        The kernel also takes ``cut=((lo, hi), ...)``, the halo to drop from each
+        side of each axis, and returns its output already cut: a kernel of several
+        1-D passes drops each pass's spent halo before the next pass (less work,
+        the same values). Called without ``cut`` it returns the whole block.
     """
 
     name: str
@@ -94,6 +99,7 @@ class Step:
     token: str
     cost: float = 1.0
     extra: tuple = field(default=())
+    trims: bool = False
 
 
 def make_step(
@@ -108,6 +114,7 @@ def make_step(
     params: Any,
     cost: float = 1.0,
     extra: tuple = (),
+    trims: bool = False,
 ) -> Step:
     """Build a :class:`Step` for an operation over ``axes`` of an ``ndim`` array.
 
@@ -123,6 +130,7 @@ def make_step(
         boundary[a] = BOUNDARY[m]
     if tuple(axes) != tuple(range(ndim)):
         kernel = functools.partial(_over_axes, kernel=kernel, axes=tuple(axes), dtype=dtype)
+        trims = False
     return Step(
         name=name,
         kernel=kernel,
@@ -132,6 +140,7 @@ def make_step(
         token=tokenize(name, ndim, axes, params),
         cost=float(cost),
         extra=tuple(extra),
+        trims=trims,
     )
 
 
@@ -190,15 +199,18 @@ def _run_trimmed(step, block, extra, left, right):
     where the block meets the array's edge); ``left`` and ``right`` are updated.
     Returns the trimmed output, the trimmed extra blocks and the cut applied.
     """
-    block = step.kernel(block, *extra)
-    cut = []
+    sides = []
     for a, r in enumerate(step.depth):
         cl, cr = min(r, left[a]), min(r, right[a])
         left[a] -= cl
         right[a] -= cr
-        cut.append(slice(cl, block.shape[a] - cr))
-    cut = tuple(cut)
-    return block[cut], tuple(e[cut] for e in extra), cut
+        sides.append((cl, cr))
+    cut = tuple(slice(cl, n - cr) for (cl, cr), n in zip(sides, block.shape, strict=True))
+    if step.trims:
+        out = step.kernel(block, *extra, cut=tuple(sides))
+    else:
+        out = step.kernel(block, *extra)[cut]
+    return out, tuple(e[cut] for e in extra), cut
 
 
 def _run_group(block, *extra, steps, depth, boundary, nblocks, block_id=None):

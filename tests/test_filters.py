@@ -999,3 +999,26 @@ def test_3x3x3_median_of_integers_every_mode_and_chunking(dtype, shape):
                     x = da.from_array(image, chunks=chunks)
                     got = filters.median_filter(x, mode=mode, cval=cval, **kw)
                     assert_same(got, want)
+
+
+def test_gaussian_passes_run_on_less_once_their_halo_is_spent(monkeypatch):
+    # a Gaussian's 1-D passes drop their axis's halo before the next pass: the second
+    # pass of a block sees the first axis cut to the block's own rows; scipy's values
+    shapes = []
+    real = ndi.gaussian_filter1d
+
+    def recording(input, *args, **kwargs):
+        shapes.append(np.shape(input))
+        return real(input, *args, **kwargs)
+
+    image = random_image((40, 36), "float64", seed=3)
+    want = ndi.gaussian_filter(image, 2.0)
+    want_gm = ndi.gaussian_gradient_magnitude(image, 2.0)
+    monkeypatch.setattr(ndi, "gaussian_filter1d", recording)
+    x = da.from_array(image, chunks=(20, 18))
+    assert_same(filters.gaussian_filter(x, 2.0), want)
+    # radius 8: a corner block is 28 x 26 with its halo, 20 rows once axis 0 is done
+    assert sorted(set(shapes)) == [(20, 26), (28, 26)]
+    shapes.clear()
+    assert_same(filters.gaussian_gradient_magnitude(x, 2.0), want_gm)
+    assert sorted(set(shapes)) == [(20, 26), (28, 26)]

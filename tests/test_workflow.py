@@ -243,22 +243,23 @@ def test_volume_in_a_file_runs_each_block_from_its_own_region(tmp_path, monkeypa
 
 
 def test_saved_step_is_computed_once(tmp_path, monkeypatch):
+    # every 1-D Gaussian pass of the run: per block, the smoothing step's 3 and the
+    # gradient magnitude's 9 (3 derivatives of 3 passes), each once, though the
+    # smoothing is saved and read by the next step
     calls = []
     lock = threading.Lock()
-    real = ndi.gaussian_filter
+    real = ndi.gaussian_filter1d
 
     def counting(*args, **kwargs):
-        order = kwargs.get("order", args[2] if len(args) > 2 else 0)
-        if not np.any(order):  # the smoothing step, not the gradient's derivatives
-            with lock:
-                calls.append(1)
+        with lock:
+            calls.append(1)
         return real(*args, **kwargs)
 
     vol = blobs((16, 32, 32), n=3)
     wf = parse_workflow(SEED.replace("[3, 3]", "[3, 3, 3]"))
-    monkeypatch.setattr(ndi, "gaussian_filter", counting)
+    monkeypatch.setattr(ndi, "gaussian_filter1d", counting)
     run(wf, vol, tmp_path / "out", chunks=(8, 16, 16), scheduler="threads")
-    assert len(calls) == 8  # one per block, though saved and used by the next step
+    assert len(calls) == 8 * (3 + 9)
 
 
 def test_collection_threshold_per_image_false_uses_one_threshold(tmp_path):

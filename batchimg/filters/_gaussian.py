@@ -25,6 +25,7 @@ from ._support import (
     cost_of,
     fill_doc,
     full_step,
+    kernel_kwargs,
     plan_or_whole,
     refuse_complex,
     scipy_operation,
@@ -56,6 +57,58 @@ def _gaussian_passes(plan: Plan, ndim, axes, sigma, mode, truncate, radius) -> N
     for a, s, m, r in zip(axes, sigmas, ms, radii, strict=True):
         if s > 1e-15:
             plan.add(a, gaussian_radius(s, truncate, r), canonical_mode(m))
+
+
+def _cut(a: np.ndarray, axis: int, sides) -> np.ndarray:
+    lo, hi = sides
+    if not (lo or hi):
+        return a
+    index = [slice(None)] * a.ndim
+    index[axis] = slice(lo, a.shape[axis] - hi)
+    return a[tuple(index)]
+
+
+def smooth(input, sigma, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0, *,
+           radius=None, axes=None, cut=None):  # fmt: skip
+    """``scipy.ndimage.gaussian_filter``, a pass at a time, each pass's spent halo dropped.
+
+    scipy runs one ``gaussian_filter1d`` per axis whose sigma exceeds 1e-15, in axis
+    order, each stored in the output dtype; this runs the same passes with the same
+    arguments. With ``cut`` (per axis, the halo to drop from each side) the result is
+    cut, and each axis is cut right after its own pass, so later passes run on less
+    (the values are the same: a pass along one axis is the same on a cut array, and
+    what it computes near a cut side is what the cut drops). A complex image or an
+    output array takes scipy's own call.
+    """
+    input = np.asarray(input)
+    if input.dtype.kind == "c" or not isinstance(output, type(None) | np.dtype | type):
+        out = ndi.gaussian_filter(input, sigma, order, output, mode, cval, truncate,
+                                  radius=radius, axes=axes)  # fmt: skip
+        return out if cut is None else out[tuple(slice(lo, n - hi) for (lo, hi), n in
+                                                 zip(cut, out.shape, strict=True))]  # fmt: skip
+    dtype = input.dtype if output is None else np.dtype(output)
+    axes = check_axes(axes, input.ndim)
+    n = len(axes)
+    passes = [
+        (a, s, o, m, r)
+        for a, s, o, m, r in zip(
+            axes,
+            sequence(sigma, n, "sigma"),
+            sequence(order, n, "order"),
+            sequence(mode, n, "mode"),
+            sequence(radius, n, "radius"),
+            strict=True,
+        )
+        if s > 1e-15
+    ]
+    out = input if passes else input.astype(dtype)
+    cut = cut or ((0, 0),) * input.ndim
+    for a, s, o, m, r in passes:
+        out = ndi.gaussian_filter1d(out, s, a, o, dtype, m, cval, truncate, radius=r)
+        out = _cut(out, a, cut[a])
+    for a in set(range(input.ndim)) - {p[0] for p in passes}:
+        out = _cut(out, a, cut[a])
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -224,9 +277,11 @@ def gaussian_filter(
         return p
 
     dtype = checked_dtype("gaussian_filter", ndi.gaussian_filter, spec, (), kw, explain=plan)
+    kernel = functools.partial(smooth, **kernel_kwargs(kw, dtype))
     return scipy_step(
-        "gaussian_filter", ndi.gaussian_filter, spec, kw, plan_or_whole(plan, spec.ndim), dtype
-    )
+        "gaussian_filter", ndi.gaussian_filter, spec, kw, plan_or_whole(plan, spec.ndim), dtype,
+        kernel=kernel, trims=True,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------
@@ -241,37 +296,43 @@ def _sqrt_table(dtype: np.dtype) -> np.ndarray:
     return table
 
 
-def gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None, **kw):
-    """``scipy.ndimage.gaussian_gradient_magnitude``, with a faster last square root.
+def gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None,
+                       cut=None, **kw):  # fmt: skip
+    """``scipy.ndimage.gaussian_gradient_magnitude``, its Gaussians a pass at a time.
 
-    For a uint8/uint16 result scipy's last step, ``np.sqrt(output, output,
-    casting="unsafe")``, runs numpy's float16/float32 loop over every pixel; it is
-    a function of the pixel value alone, so a table of it over the dtype's values
-    gives the same bits (8x faster on uint8). The steps before it are scipy's own,
-    in scipy's order (``generic_gradient_magnitude``). Other dtypes call scipy.
+    scipy's steps in scipy's order (``generic_gradient_magnitude``): for each filtered
+    axis a Gaussian over every axis with order 1 on that axis (:func:`smooth`, so
+    with ``cut`` each pass drops its spent halo), squared in the output dtype and
+    summed, then ``np.sqrt(output, output, casting="unsafe")``. For a uint8/uint16
+    result that square root runs numpy's float16/float32 loop over every pixel; it
+    is a function of the pixel value alone, so a table of it over the dtype's values
+    gives the same bits (8x faster on uint8). A complex image or an output array
+    takes scipy's own call.
     """
     input = np.asarray(input)
-    dtype = input.dtype if output is None else np.dtype(output)
-    if dtype not in (np.uint8, np.uint16) or not isinstance(output, type(None) | np.dtype):
-        return ndi.gaussian_gradient_magnitude(input, sigma, output, mode, cval, axes=axes, **kw)
     axes = check_axes(axes, input.ndim)
-    if not axes:
-        return ndi.gaussian_gradient_magnitude(input, sigma, output, mode, cval, axes=axes, **kw)
+    if input.dtype.kind == "c" or not isinstance(output, type(None) | np.dtype | type) or not axes:
+        out = ndi.gaussian_gradient_magnitude(input, sigma, output, mode, cval, axes=axes, **kw)
+        return out if cut is None else out[tuple(slice(lo, n - hi) for (lo, hi), n in
+                                                 zip(cut, out.shape, strict=True))]  # fmt: skip
+    dtype = input.dtype if output is None else np.dtype(output)
     ms = sequence(mode, len(axes), "mode")
-    result = np.zeros(input.shape, dtype)
 
-    def derivative(axis, out, m):
+    def derivative(axis, m):
         order = [0] * input.ndim
         order[axis] = 1
-        return ndi.gaussian_filter(input, sigma, order, out, m, cval, **kw)
+        return smooth(input, sigma, order, dtype, m, cval, cut=cut, **kw)
 
-    derivative(axes[0], result, ms[0])
+    result = derivative(axes[0], ms[0])
     np.multiply(result, result, result)
     for axis, m in zip(axes[1:], ms[1:], strict=True):
-        tmp = derivative(axis, result.dtype, m)
+        tmp = derivative(axis, m)
         np.multiply(tmp, tmp, tmp)
         result += tmp
-    return _sqrt_table(result.dtype)[result]
+    if dtype in (np.uint8, np.uint16):
+        return _sqrt_table(result.dtype)[result]
+    np.sqrt(result, result, casting="unsafe")
+    return result
 
 
 def _derivative_plan(spec, sigma, mode, axes, kwargs, laplace: bool) -> Plan:
@@ -356,7 +417,10 @@ def _derivative_step(name, func, spec, sigma, output, mode, cval, axes, kwargs, 
     p = plan_or_whole(plan, spec.ndim)
     # one Gaussian over every axis per filtered axis
     passes = len(sequence(mode, len(check_axes(axes, spec.ndim)), "mode"))
-    return scipy_step(name, func, spec, kw, p, dtype, cost=max(passes, 1) * cost_of(p))
+    trims = func is gradient_magnitude
+    kernel = functools.partial(func, **kernel_kwargs(kw, dtype)) if trims else None
+    return scipy_step(name, func, spec, kw, p, dtype, cost=max(passes, 1) * cost_of(p),
+                      kernel=kernel, trims=trims)  # fmt: skip
 
 
 @scipy_operation

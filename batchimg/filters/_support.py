@@ -373,6 +373,7 @@ def full_step(
     dtype: Any,
     params: Any,
     cost: float = 1.0,
+    trims: bool = False,
 ) -> Step:
     """A step whose kernel sees whole blocks of every axis (scipy handles ``axes=``)."""
     ndim = spec.ndim
@@ -392,6 +393,7 @@ def full_step(
         dtype=dtype,
         params=params,
         cost=cost,
+        trims=trims,
     )
 
 
@@ -517,8 +519,13 @@ def scipy_step(
     *,
     cost: float | None = None,
     kernel: Callable[..., Any] | None = None,
+    trims: bool = False,
 ) -> Step:
-    """The step that runs scipy's ``func(block, **kwargs)`` (``output`` as ``dtype``)."""
+    """The step that runs scipy's ``func(block, **kwargs)`` (``output`` as ``dtype``).
+
+    ``kernel`` replaces scipy's call (with the same ``kwargs``); ``trims``: it takes
+    ``cut=`` (see :class:`batchimg._overlap.Step`).
+    """
     kw = kernel_kwargs(kwargs, dtype)
     if kernel is None:
         kernel = functools.partial(run_scipy, func=func, kwargs=kw)
@@ -530,6 +537,7 @@ def scipy_step(
         dtype=dtype,
         params=(func.__name__, sorted(kw.items(), key=lambda kv: kv[0])),
         cost=cost_of(plan) if cost is None else cost,
+        trims=trims,
     )
 
 
