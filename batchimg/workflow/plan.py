@@ -248,9 +248,19 @@ def volume_halo(plan: Plan) -> tuple[int, ...]:
 
 
 def block_bytes_per_voxel(plan: Plan) -> float:
-    """Estimated bytes a running block holds per overlapped voxel (all channels)."""
+    """Estimated bytes a running block holds per overlapped voxel (all channels).
+
+    Eight values of the widest of the input and the local steps' outputs (the steps
+    that run on the overlapped block, with their intermediates), and for a run with
+    labels two of the labels' dtype: the labels are made on the block's core only,
+    once its halo is spent (a uint8 chain labelled in int32: 24 bytes, where counting
+    the labels as one of the block's values said 40 and left the halo 2.5x the core).
+    """
     channels = plan.image.n_channels
-    return 8.0 * plan.itemsize * channels + 8.0
+    local = [s.output.dtype.itemsize for s in plan.steps if s.step is not None]
+    widest = max([np.dtype(plan.image.dtype).itemsize, *local])
+    labels = plan.outputs[plan.labels].dtype.itemsize if plan.labels is not None else 0
+    return 8.0 * widest * channels + 8.0 + 2.0 * labels * channels
 
 
 def overlapped(block: Sequence[int], halo: Sequence[int], shape: Sequence[int]) -> int:
