@@ -462,3 +462,29 @@ def test_a_collection_fills_holes_as_scipy_by_one_labelling(data):
     )
     kernel = check(wf, mask.astype(np.uint8), axes="zyx"[-ndim:]).steps[1].kernel
     np.testing.assert_array_equal(kernel(mask), ndi.binary_fill_holes(mask, s), strict=True)
+
+
+@pytest.mark.parametrize(
+    "name, per_voxel, block",
+    [
+        # a uint8 chain labelled in int32: labels counted on the core only
+        ("volume_3d.yaml", 24.0, (256, 128, 128)),
+        ("segmentation.yaml", 24.0, (256, 128, 256)),
+        ("denoising.yaml", 16.0, (256, 128, 256)),
+    ],
+)
+def test_volume_blocks_fit_the_budget_with_the_least_halo(monkeypatch, name, per_voxel, block):
+    from batchimg.workflow import chunking
+    from batchimg.workflow.plan import block_bytes_per_voxel, overlapped, volume_halo
+
+    monkeypatch.setattr(chunking, "cores", lambda: 2)
+    shape = (256, 1024, 1024)
+    wf = load_workflow(next(p for p in bundled_workflows() if p.name == name))
+    plan = compile_plan(wf, ImageSpec(shape, "uint8", axes="zyx"), "volume")
+    assert block_bytes_per_voxel(plan) == per_voxel
+    budget = 512 * 2**20
+    got = chunking.auto_block(shape, volume_halo(plan), per_voxel, budget=budget)
+    assert got == block
+    # the two running blocks fit the budget
+    halo = volume_halo(plan)
+    assert 2 * overlapped(got, halo, shape) * per_voxel <= budget
