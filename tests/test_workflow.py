@@ -244,8 +244,8 @@ def test_volume_in_a_file_runs_each_block_from_its_own_region(tmp_path, monkeypa
 
 def test_saved_step_is_computed_once(tmp_path, monkeypatch):
     # every 1-D Gaussian pass of the run: per block, the smoothing step's 3 and the
-    # gradient magnitude's 9 (3 derivatives of 3 passes), each once, though the
-    # smoothing is saved and read by the next step
+    # gradient magnitude's 8 (3 derivatives of 3 passes, the last two sharing their
+    # first), each once, though the smoothing is saved and read by the next step
     calls = []
     lock = threading.Lock()
     real = ndi.gaussian_filter1d
@@ -259,7 +259,7 @@ def test_saved_step_is_computed_once(tmp_path, monkeypatch):
     wf = parse_workflow(SEED.replace("[3, 3]", "[3, 3, 3]"))
     monkeypatch.setattr(ndi, "gaussian_filter1d", counting)
     run(wf, vol, tmp_path / "out", chunks=(8, 16, 16), scheduler="threads")
-    assert len(calls) == 8 * (3 + 9)
+    assert len(calls) == 8 * (3 + 8)
 
 
 def test_collection_threshold_per_image_false_uses_one_threshold(tmp_path):

@@ -69,7 +69,7 @@ def _cut(a: np.ndarray, axis: int, sides) -> np.ndarray:
 
 
 def smooth(input, sigma, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0, *,
-           radius=None, axes=None, cut=None):  # fmt: skip
+           radius=None, axes=None, cut=None, shared=None):  # fmt: skip
     """``scipy.ndimage.gaussian_filter``, a pass at a time, each pass's spent halo dropped.
 
     scipy runs one ``gaussian_filter1d`` per axis whose sigma exceeds 1e-15, in axis
@@ -77,8 +77,11 @@ def smooth(input, sigma, order=0, output=None, mode="reflect", cval=0.0, truncat
     arguments. With ``cut`` (per axis, the halo to drop from each side) the result is
     cut, and each axis is cut right after its own pass, so later passes run on less
     (the values are the same: a pass along one axis is the same on a cut array, and
-    what it computes near a cut side is what the cut drops). A complex image or an
-    output array takes scipy's own call.
+    what it computes near a cut side is what the cut drops). ``shared``, a dict kept
+    across calls on the same ``input`` with the same dtype, cval and cut, holds the
+    first pass's result, so a call whose first pass is another's (same axis, sigma,
+    order, mode and radius) starts from it. A complex image or an output array takes
+    scipy's own call.
     """
     input = np.asarray(input)
     if input.dtype.kind == "c" or not isinstance(output, type(None) | np.dtype | type):
@@ -103,9 +106,16 @@ def smooth(input, sigma, order=0, output=None, mode="reflect", cval=0.0, truncat
     ]
     out = input if passes else input.astype(dtype)
     cut = cut or ((0, 0),) * input.ndim
+    done: tuple = (truncate,)
     for a, s, o, m, r in passes:
+        done += ((a, s, o, m, r),)
+        if shared is not None and done in shared:
+            out = shared[done]
+            continue
         out = ndi.gaussian_filter1d(out, s, a, o, dtype, m, cval, truncate, radius=r)
         out = _cut(out, a, cut[a])
+        if shared is not None and len(done) == 2:
+            shared[done] = out  # the first pass only: the rest are rarely shared
     for a in set(range(input.ndim)) - {p[0] for p in passes}:
         out = _cut(out, a, cut[a])
     return out
@@ -303,7 +313,8 @@ def gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *, a
     scipy's steps in scipy's order (``generic_gradient_magnitude``): for each filtered
     axis a Gaussian over every axis with order 1 on that axis (:func:`smooth`, so
     with ``cut`` each pass drops its spent halo), squared in the output dtype and
-    summed, then ``np.sqrt(output, output, casting="unsafe")``. For a uint8/uint16
+    summed, then ``np.sqrt(output, output, casting="unsafe")``; passes two derivatives
+    have in common run once (in 3-D the last two share their first). For a uint8/uint16
     result that square root runs numpy's float16/float32 loop over every pixel; it
     is a function of the pixel value alone, so a table of it over the dtype's values
     gives the same bits (8x faster on uint8). A complex image or an output array
@@ -318,10 +329,12 @@ def gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *, a
     dtype = input.dtype if output is None else np.dtype(output)
     ms = sequence(mode, len(axes), "mode")
 
+    shared: dict = {}  # the derivatives along axes 1.. share their first pass (order 0)
+
     def derivative(axis, m):
         order = [0] * input.ndim
         order[axis] = 1
-        return smooth(input, sigma, order, dtype, m, cval, cut=cut, **kw)
+        return smooth(input, sigma, order, dtype, m, cval, cut=cut, shared=shared, **kw)
 
     result = derivative(axes[0], ms[0])
     np.multiply(result, result, result)
