@@ -471,6 +471,8 @@ def test_a_collection_fills_holes_as_scipy_by_one_labelling(data):
         ("volume_3d.yaml", 24.0, (256, 128, 128)),
         ("segmentation.yaml", 24.0, (256, 128, 256)),
         ("denoising.yaml", 16.0, (256, 128, 256)),
+        # no halo: no larger than 4 Mi voxels, as a larger block saves nothing
+        ("cleanup.yaml", 24.0, (16, 256, 1024)),
     ],
 )
 def test_volume_blocks_fit_the_budget_with_the_least_halo(monkeypatch, name, per_voxel, block):

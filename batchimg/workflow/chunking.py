@@ -24,6 +24,9 @@ from .plan import Plan, block_bytes_per_voxel, volume_halo
 COLLECTION_TASK_BYTES = 16 * 2**20
 #: The most bytes the volume blocks in flight may take together.
 VOLUME_BLOCKS_BYTES = 512 * 2**20
+#: Overlapped voxels beyond which a block is larger than its halo needs, when a smaller
+#: block has the same halo overhead (a chain without halo: 4 Mi voxels, not 8).
+BIG_BLOCK = 1 << 22
 
 
 @functools.cache
@@ -134,7 +137,8 @@ def auto_block(
     minimises the overlapped voxels per core voxel (an axis that is one block needs no
     halo) among power-of-two sizes (or whole axes) whose overlapped block fits
     ``budget / cores``, keeping at least two blocks per core when the volume has
-    that many.
+    that many; among equal overheads it takes a block of at most :data:`BIG_BLOCK`
+    voxels when there is one, then the fewest blocks.
 
     Examples
     --------
@@ -162,9 +166,12 @@ def auto_block(
         ext = [c + 2 * h if c < n else c for n, c, h in zip(shape, cand, halo, strict=True)]
         if math.prod(ext) > per_block and math.prod(cand) > 16**ndim:
             continue
-        # overhead of the halo, then fewer tasks, then long contiguous rows
+        # overhead of the halo; among equal overheads blocks of at most BIG_BLOCK voxels
+        # (a larger one saves no halo and only holds more), then fewer tasks, then long
+        # contiguous rows
         over = math.prod(ext) / math.prod(cand)
-        key = (nblocks < min_blocks, round(over, 2), nblocks, tuple(-c for c in cand[::-1]))
+        big = math.prod(ext) > BIG_BLOCK
+        key = (nblocks < min_blocks, round(over, 2), big, nblocks, tuple(-c for c in cand[::-1]))
         if best_key is None or key < best_key:
             best, best_key = cand, key
     return tuple(best) if best is not None else tuple(min(16, n) for n in shape)
