@@ -68,6 +68,13 @@ def _cut(a: np.ndarray, axis: int, sides) -> np.ndarray:
     return a[tuple(index)]
 
 
+def _cut_all(a: np.ndarray, cut) -> np.ndarray:
+    """``a`` without ``cut`` (per axis, what to drop from each side); ``a`` for None."""
+    if cut is None:
+        return a
+    return a[tuple(slice(lo, n - hi) for (lo, hi), n in zip(cut, a.shape, strict=True))]
+
+
 def smooth(input, sigma, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0, *,
            radius=None, axes=None, cut=None, shared=None):  # fmt: skip
     """``scipy.ndimage.gaussian_filter``, a pass at a time, each pass's spent halo dropped.
@@ -87,8 +94,7 @@ def smooth(input, sigma, order=0, output=None, mode="reflect", cval=0.0, truncat
     if input.dtype.kind == "c" or not isinstance(output, type(None) | np.dtype | type):
         out = ndi.gaussian_filter(input, sigma, order, output, mode, cval, truncate,
                                   radius=radius, axes=axes)  # fmt: skip
-        return out if cut is None else out[tuple(slice(lo, n - hi) for (lo, hi), n in
-                                                 zip(cut, out.shape, strict=True))]  # fmt: skip
+        return _cut_all(out, cut)
     dtype = input.dtype if output is None else np.dtype(output)
     axes = check_axes(axes, input.ndim)
     n = len(axes)
@@ -324,8 +330,7 @@ def gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *, a
     axes = check_axes(axes, input.ndim)
     if input.dtype.kind == "c" or not isinstance(output, type(None) | np.dtype | type) or not axes:
         out = ndi.gaussian_gradient_magnitude(input, sigma, output, mode, cval, axes=axes, **kw)
-        return out if cut is None else out[tuple(slice(lo, n - hi) for (lo, hi), n in
-                                                 zip(cut, out.shape, strict=True))]  # fmt: skip
+        return _cut_all(out, cut)
     dtype = input.dtype if output is None else np.dtype(output)
     ms = sequence(mode, len(axes), "mode")
 
@@ -336,12 +341,10 @@ def gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *, a
         order[axis] = 1
         return smooth(input, sigma, order, dtype, m, cval, cut=cut, shared=shared, **kw)
 
-    result = derivative(axes[0], ms[0])
-    np.multiply(result, result, result)
+    # squares into new arrays: a derivative's result may be a shared first pass
+    result = np.multiply(*(derivative(axes[0], ms[0]),) * 2)
     for axis, m in zip(axes[1:], ms[1:], strict=True):
-        tmp = derivative(axis, m)
-        np.multiply(tmp, tmp, tmp)
-        result += tmp
+        result += np.multiply(*(derivative(axis, m),) * 2)
     if dtype in (np.uint8, np.uint16):
         return _sqrt_table(result.dtype)[result]
     np.sqrt(result, result, casting="unsafe")
