@@ -22,6 +22,8 @@ def test_quick_benchmark(tmp_path):
             sys.executable,
             str(ROOT / "benchmarks" / "run.py"),
             "--quick",
+            "--repeat",
+            "1",
             "--out",
             str(out),
             "--data",
