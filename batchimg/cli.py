@@ -226,7 +226,8 @@ def _verbosity(f):
 @click.option(
     "--scheduler",
     default=None,
-    help="threads (default), processes, sync, or a dask scheduler address.",
+    help="threads, processes, sync, or a dask scheduler address (default: processes for "
+    "a collection, threads for a volume, unless dask's config names a scheduler).",
 )
 @click.option(
     "--scheduler-file",
@@ -319,6 +320,7 @@ def run(
         workers=workers,
         scheduler=scheduler,
         scheduler_file=scheduler_file,
+        default_scheduler="auto",
         table=table,
         table_format=table_format,
         progress=not quiet,
@@ -499,7 +501,7 @@ def demo(output, verbose, quiet) -> None:
         wf = load_workflow(bundled_workflow(file))
         dest = os.path.join(output, wf.name)
         if kind == "images":
-            run_workflow(wf, data["images"], dest, progress=not quiet)
+            run_workflow(wf, data["images"], dest, default_scheduler="auto", progress=not quiet)
         else:
             shape = tuple(int(s) for s in data["volume_shape"].split(","))
             run_workflow(

@@ -244,6 +244,74 @@ def test_scheduler_resolution_follows_dask():
         resolve(3.5)
 
 
+def test_the_cli_default_is_processes_for_a_collection_and_threads_for_a_volume(tmp_path):
+    from batchimg.workflow.scheduler import Executor
+
+    with dask.config.set(scheduler=None):  # nothing names a scheduler: dask's default threads
+        ex = resolve(workers=2)
+        assert ex.default and ex.name == "threads"
+        assert not ex.default_for("volume", "auto") and ex.name == "threads"
+        assert not ex.default_for("collection", None) and ex.name == "threads"
+        assert not ex.default_for("collection", "threads") and ex.name == "threads"
+        assert ex.default_for("collection", "auto") and ex.name == "processes"
+        assert ex.how == "local processes (the default for a collection)" and ex.workers == 2
+        assert not resolve("threads").default_for("collection", "auto")  # named: it stays
+    with dask.config.set(scheduler="threads"):  # so does dask's config
+        assert not resolve().default_for("collection", "auto")
+    with pytest.raises(
+        InvalidParameterError, match=r"default_scheduler must be 'threads' or 'auto'; got 'fast'\."
+    ):
+        run(parse_workflow(SEG), tmp_path, tmp_path / "x", default_scheduler="fast")
+    # a user's pool in dask's config is the user's choice: batchimg starts none
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as mine, dask.config.set(pool=mine):
+        ex = Executor("processes", 1)
+        ex.warm(WORKER_MODULES)
+        assert ex.pool is None
+    # through the CLI on a collection: worker processes, the same table as in one thread
+    images = _images(tmp_path / "images", n=4)
+    wf = tmp_path / "seg.yaml"
+    wf.write_text(SEG)
+    with dask.config.set(scheduler=None):
+        res = CliRunner().invoke(
+            main, ["run", str(wf), "-i", str(images), "-o", str(tmp_path / "p"), "-q"]
+        )
+    assert res.exit_code == 0, res.output
+    assert "<th>scheduler</th><td>processes (" in (tmp_path / "p" / "report.html").read_text()
+    local = run(parse_workflow(SEG), images, tmp_path / "s")
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "p" / "measurements.csv"), local.table, check_dtype=False
+    )
+
+
+def test_local_worker_processes_start_with_the_engines_imported():
+    import os
+
+    from batchimg.workflow.scheduler import Executor
+
+    ex = Executor("processes", 2)
+    ex.warm(WORKER_MODULES)
+    try:
+        assert ex.pool is not None
+        pids, ready = zip(
+            *ex.pool.map(_pid_and_modules, [WORKER_MODULES] * 8, chunksize=1), strict=True
+        )
+        assert all(ready) and os.getpid() not in pids
+        # dask's processes scheduler computes on this pool
+        got = ex.compute([dask.delayed(_pid_and_modules)(WORKER_MODULES)], label="x")
+        assert got[0][0] in set(pids) and got[0][1]
+    finally:
+        ex.close()
+    assert ex.pool is None
+
+
+def _pid_and_modules(names):
+    import os
+
+    return os.getpid(), all(n in sys.modules for n in names)
+
+
 def test_a_run_honours_dask_config(tmp_path, monkeypatch):
     from batchimg.workflow import scheduler
 

@@ -63,8 +63,13 @@ class RunOptions:
     (read attempts after a failed one).
 
     Scheduler: ``scheduler`` (a name, an address or a ``distributed.Client``),
-    ``scheduler_file``, ``workers`` (local threads or processes), ``progress``
-    (report progress through the ``batchimg`` logger and a bar on a terminal).
+    ``scheduler_file``, ``workers`` (local threads or processes), ``default_scheduler``
+    (when neither ``scheduler`` nor dask's config names one: ``"threads"``, dask's
+    default, or ``"auto"``, local processes for a collection and threads for a volume,
+    what ``batchimg run`` uses; processes re-import the main module of a script, so a
+    script that asks for them guards its work with ``if __name__ == "__main__":``),
+    ``progress`` (report progress through the ``batchimg`` logger and a bar on a
+    terminal).
     """
 
     raw_shape: Any = None
@@ -91,6 +96,7 @@ class RunOptions:
     scheduler: Any = None
     scheduler_file: str | None = None
     workers: int | None = None
+    default_scheduler: str | None = None
     progress: bool = False
 
     def __post_init__(self) -> None:
@@ -107,6 +113,10 @@ class RunOptions:
             )
         if self.verify and not self.resume:
             raise InvalidParameterError("verify applies only with resume=True; got resume=False.")
+        if self.default_scheduler not in (None, "threads", "auto"):
+            raise InvalidParameterError(
+                f"default_scheduler must be 'threads' or 'auto'; got {self.default_scheduler!r}."
+            )
         if isinstance(self.save, str):
             object.__setattr__(self, "save", tuple(s for s in self.save.split(",") if s))
 
@@ -342,6 +352,10 @@ def _run(
             log.info(f"resuming with the interrupted run's chunks {recorded}, not {chunks}")
         chunks = recorded
     inp = open_input(workflow, source, opts, on_error="collect")
+    if executor.default_for(inp.kind, opts.default_scheduler):
+        from .scheduler import WORKER_MODULES
+
+        executor.warm(WORKER_MODULES)  # the processes start while this one plans
     plan = compile_plan(workflow, image_spec(inp), inp.kind)
     if opts.resume and old is None:
         done = _already_complete(out.path, workflow, inp, table)

@@ -11,7 +11,9 @@
 3. ``dask.config``'s ``scheduler-address`` (the ``DASK_SCHEDULER_ADDRESS``
    environment variable);
 4. local threads on every core dask sees (``dask.system.CPU_COUNT``: cgroup and
-   CPU-affinity limits included).
+   CPU-affinity limits included). :meth:`Executor.default_for` may turn this default
+   into local processes for a collection (what ``batchimg run`` does, as dask.bag
+   does for its own collections of Python objects).
 
 :class:`Executor` computes lists of dask objects on it, one labelled phase at a
 time, driving :class:`~batchimg.workflow.progress.Progress` as each top-level task
@@ -73,6 +75,10 @@ class Executor:
         Whether batchimg opened the client (and closes it).
     how : str
         How it was chosen, in words (for the log and the run record).
+    pool : concurrent.futures.ProcessPoolExecutor or None
+        The local worker processes, once :meth:`warm` started them (``processes``).
+    default : bool
+        Nothing named a scheduler: these are dask's default local threads.
     """
 
     name: str
@@ -81,6 +87,8 @@ class Executor:
     owned: bool = False
     how: str = ""
     progress: Progress | None = None
+    pool: Any = None
+    default: bool = False
 
     @property
     def distributed(self) -> bool:
@@ -141,6 +149,8 @@ class Executor:
         kw: dict[str, Any] = {"scheduler": named_schedulers[self.name]}
         if self.workers and self.name in ("threads", "processes"):
             kw["num_workers"] = self.workers
+        if self.pool is not None:
+            kw["pool"] = self.pool
         with _Count():
             return list(dask.compute(*objs, **kw))
 
@@ -152,16 +162,39 @@ class Executor:
             progress.advance()
         return list(self.client.gather(futures))
 
+    def default_for(self, kind: str, choice: str | None) -> bool:
+        """Apply ``choice`` to the default scheduler for an input of ``kind``.
+
+        ``choice``: None or ``"threads"`` keep dask's default threads; ``"auto"``
+        computes a collection in local processes (one per core, or ``workers``) and a
+        volume in threads. A collection's tasks run many small numpy and scikit-image
+        calls per image, so threads hold Python's GIL much of the time (a 2-core run
+        of cleanup.yaml used 125% CPU); its tasks share nothing but paths, so worker
+        processes cost only their start (see :func:`process_pool`). A volume's
+        tasks are large array operations that release the GIL and share blocks:
+        threads. Only a default changes: a scheduler named by the caller or by
+        ``dask.config`` stays. Returns whether the scheduler changed.
+        """
+        if not self.default or choice != "auto" or kind != "collection":
+            return False
+        self.name = "processes"
+        self.how = "local processes (the default for a collection)"
+        return True
+
     def warm(self, modules: Sequence[str]) -> None:
-        """Have a cluster's workers import ``modules`` now, without waiting for them.
+        """Have the workers import ``modules`` now, without waiting for them.
 
         A fresh worker process imports the engine (scipy, scikit-image, zarr,
         batchimg: about a second) when its first task arrives; asked at connection,
         it does so while this process opens the input and plans, and the first
-        tasks find it ready. Nothing to do on a local scheduler. A worker that
-        cannot import them fails later, at its first task, with the real error.
+        tasks find it ready. On a cluster the workers are asked to import them; for
+        local ``processes`` the worker processes are started here (see
+        :func:`process_pool`); local threads share this process's imports. A worker
+        that cannot import them fails later, at its first task, with the real error.
         """
         if self.client is None:
+            if self.name == "processes" and self.pool is None:
+                self.pool = process_pool(self.workers or int(_cpu_count()), modules)
             return
         try:
             self.client.run(_warm_worker, tuple(modules), wait=False)
@@ -169,10 +202,84 @@ class Executor:
             log.debug(f"scheduler: the workers' warm-up was not sent: {exc}")
 
     def close(self) -> None:
-        """Close the client if batchimg opened it."""
+        """Stop the local worker processes; close the client if batchimg opened it."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
         if self.client is not None and self.owned:
             self.client.close()
             self.client = None
+
+
+def _cpu_count() -> int:
+    from dask.system import CPU_COUNT
+
+    return int(CPU_COUNT)
+
+
+def process_pool(workers: int, modules: Sequence[str]):
+    """Local worker processes for dask's ``processes`` scheduler, starting now.
+
+    dask starts its own pool when a computation begins, in the ``spawn`` context,
+    and every worker then imports the engines itself before its first task. Here
+    the pool is the same kind (a ``ProcessPoolExecutor`` with dask's worker
+    initializer, ``PYTHONHASHSEED`` fixed as dask fixes it), but where the platform
+    has it and ``dask.config`` names no ``multiprocessing.context``, in the
+    ``forkserver`` context with ``modules`` preloaded: one server process imports
+    them once, and each worker is a fork of it, ready at once. The workers are
+    started in the background, so they import while this process plans. A
+    ``dask.config`` ``pool`` is the user's choice: then None is returned and dask
+    uses it.
+    """
+    import multiprocessing
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    import dask
+    from dask.multiprocessing import get_context, initialize_worker_process
+
+    if dask.config.get("pool", None) is not None:
+        return None
+    if os.environ.get("PYTHONHASHSEED") in (None, "0"):
+        os.environ["PYTHONHASHSEED"] = "6640"  # what dask sets for its own pool
+    if (
+        dask.config.get("multiprocessing.context", None) is None
+        and "forkserver" in multiprocessing.get_all_start_methods()
+    ):
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(modules))
+    else:
+        context = get_context()
+    user = dask.config.get("multiprocessing.initializer", None)
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=partial(
+            initialize_worker_process, partial(_start_worker, tuple(modules), user)
+        ),
+    )
+
+    def start() -> None:
+        try:
+            for _ in range(workers):  # each submit starts one more process, up to workers
+                pool.submit(int)
+        except Exception as exc:  # the first task reports a pool that cannot start
+            log.debug(f"scheduler: the worker processes did not start early: {exc}")
+
+    threading.Thread(target=start, name="batchimg-start-workers", daemon=True).start()
+    return pool
+
+
+def _start_worker(modules: tuple[str, ...], user: Any = None) -> None:
+    """In a new local worker process: cap malloc's arenas, import ``modules``.
+
+    Then run the initializer that ``dask.config`` names, if any.
+    """
+    limit_arenas()
+    import_all(modules)
+    if user is not None:
+        user()
 
 
 #: What dask's nanny sets ``MALLOC_TRIM_THRESHOLD_`` to in every worker it starts.
@@ -369,7 +476,7 @@ def resolve(
     address = dask.config.get("scheduler-address", None)
     if address:
         return _cluster(_connect(address, how="dask.config 'scheduler-address'"), workers)
-    return Executor("threads", workers or cores, how="local threads (the default)")
+    return Executor("threads", workers or cores, how="local threads (the default)", default=True)
 
 
 def _cluster(ex: Executor, workers: int | None) -> Executor:
