@@ -649,13 +649,13 @@ def main() -> None:
                 "the engines when batchimg connects); *warm*: a second run on the same "
                 "workers; *preload*: new workers that imported the engines when they started "
                 "(`dask worker --preload batchimg.workflow.preload`). *wall / local*: this "
-                "row's wall time over the local run's (1.0: as fast as local threads; the "
+                "row's wall time over the local run's (1.0: as fast as the local default; the "
                 "target is at most 1.10).",
                 "",
                 "| run | wall (s) | throughput | peak RSS | wall / local | regions |",
                 "|---|---:|---:|---:|---:|---:|",
                 *(_row(labels[tag], r, units, unit, local) for tag, r in found[what].items()),
-                _row("batchimg, default local threads", local, units, unit, None),
+                _row("batchimg, its default local scheduler", local, units, unit, None),
                 "",
             )
             for tag, r in found[what].items():
