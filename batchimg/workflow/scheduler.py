@@ -212,6 +212,7 @@ class Executor:
 
 
 def _cpu_count() -> int:
+    """The cores dask sees (``dask.system.CPU_COUNT``: affinity and cgroup limits)."""
     from dask.system import CPU_COUNT
 
     return int(CPU_COUNT)
@@ -406,7 +407,6 @@ def resolve(
         When the scheduler cannot be reached.
     """
     import dask
-    from dask.system import CPU_COUNT
 
     if workers is not None and (
         isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
@@ -435,7 +435,7 @@ def resolve(
             f"scheduler must be a name, an address or a distributed.Client; got "
             f"{type(scheduler).__name__}."
         )
-    cores = int(CPU_COUNT)
+    cores = _cpu_count()
     if isinstance(scheduler, str):
         return _named(scheduler, workers, cores, "the scheduler option")
     configured = dask.config.get("scheduler", None)
