@@ -303,6 +303,10 @@ def run(
 
     Exits 3 when the run finished but some inputs failed (see DIR/errors.csv).
     """
+    if scheduler is None and scheduler_file is None:
+        from ._workers import start_forkserver
+
+        start_forkserver(kw["source"])  # before the imports below, on another core
     from .workflow import load_workflow
     from .workflow import run as run_workflow
     from .workflow.scheduler import limit_arenas

@@ -306,6 +306,49 @@ def test_local_worker_processes_start_with_the_engines_imported():
     assert ex.pool is None
 
 
+def test_the_command_line_starts_the_workers_server_early_for_a_collection(tmp_path):
+    from batchimg._workers import looks_like_collection, start_forkserver
+    from batchimg.workflow.scheduler import Executor
+
+    images = _images(tmp_path / "images", n=2)
+    (tmp_path / "plain.zarr").mkdir()
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "zarr.json").write_text("{}")
+    (tmp_path / "v2").mkdir()
+    (tmp_path / "v2" / ".zgroup").write_text("{}")
+    (tmp_path / "vol.raw").write_bytes(b"\0" * 8)
+    cases = {
+        images: True,
+        f"{images}/*.png": True,
+        tmp_path / "plain.zarr": False,
+        tmp_path / "store": False,
+        tmp_path / "v2": False,
+        tmp_path / "vol.raw": False,
+        images / "img0.png": False,
+        tmp_path / "missing": False,
+    }
+    assert {k: looks_like_collection(k) for k in cases} == cases
+    # a scheduler, pool or context in dask's config: nothing starts (conftest: sync)
+    assert not start_forkserver(images)
+    with dask.config.set(scheduler=None, pool=object()):
+        assert not start_forkserver(images)
+    with dask.config.set(scheduler=None):
+        assert not start_forkserver(tmp_path / "vol.raw")
+        assert start_forkserver(images)
+        ex = Executor("processes", 2)
+        ex.warm(WORKER_MODULES)  # the pool forks from the server started above
+        try:
+            parents = set(ex.pool.map(_parent_and_modules, [WORKER_MODULES] * 4, chunksize=1))
+        finally:
+            ex.close()
+    (parent, ready), *_ = parents
+    assert len(parents) == 1 and ready and parent != os.getpid()
+
+
+def _parent_and_modules(names):
+    return os.getppid(), all(n in sys.modules for n in names)
+
+
 def _pid_and_modules(names):
     import os
 

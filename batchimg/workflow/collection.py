@@ -233,7 +233,7 @@ def _prefix_values(image, *, plan: Plan, upto: int, read: Any, retries: int, tak
     return values[take]
 
 
-def _collection_statistics(plan, source, executor, retries) -> tuple[Plan, dict]:
+def _collection_statistics(plan, source, executor, retries, per_task) -> tuple[Plan, dict]:
     """First passes for thresholds computed over the whole collection (per_image: false)."""
     import dask
 
@@ -248,30 +248,32 @@ def _collection_statistics(plan, source, executor, retries) -> tuple[Plan, dict]
         passes = 0
         while (fn := g.block_function()) is not None:
             passes += 1
-            tasks = [
-                dask.delayed(_image_partial, pure=False)(
-                    p,
-                    fn,
-                    plan=replace(plan, steps=tuple(steps)),
-                    upto=i,
-                    read=source.image_reader,
-                    retries=retries,
-                    take=s.source,
-                )
-                for p in paths
-            ]
-            g.merge(
-                executor.compute(
-                    tasks, label=f"step {s.number} {s.op}: pass {passes}", unit="image"
-                )
+            # the plan rides in a partial: dask walks a call's arguments, dataclasses too
+            part = functools.partial(
+                _group_partials,
+                fn=fn,
+                plan=replace(plan, steps=tuple(steps)),
+                upto=i,
+                read=source.image_reader,
+                retries=retries,
+                take=s.source,
             )
+            tasks = [
+                dask.delayed(part, pure=False)(paths[k : k + per_task])
+                for k in range(0, len(paths), per_task)
+            ]
+            groups = executor.compute(
+                tasks, label=f"step {s.number} {s.op}: pass {passes}", unit="task"
+            )
+            g.merge([p for group in groups for p in group])
         found[s.name] = g.value
         steps[i] = make_threshold_step(s, g.value)
     return replace(plan, steps=tuple(steps)), found
 
 
-def _image_partial(path, fn, **kw):
-    return fn(np.ascontiguousarray(_prefix_values(path, **kw)))
+def _group_partials(paths: Sequence[str], *, fn, **kw) -> list:
+    """One statistic pass's partial results for a group of images, in order."""
+    return [fn(np.ascontiguousarray(_prefix_values(p, **kw))) for p in paths]
 
 
 def run_collection(
@@ -323,16 +325,19 @@ def run_collection(
         )
     statistics: dict = {}
     if any(s.road == "statistic" for s in plan.steps):
-        plan, statistics = _collection_statistics(plan, source, executor, retries)
+        plan, statistics = _collection_statistics(plan, source, executor, retries, per_task)
     job = _Job(
         plan, source.image_reader, targets, staging.path, int(retries), max_failures, len(open_rows)
     )
+    # the job rides in a partial: dask walks a call's arguments, dataclasses too (the
+    # plan, for every task: half a second of a 2,000-image run)
+    task = functools.partial(_task, job=job)
     tasks = []
     for i, start, stop in bounds:
         if i in done:
             continue
         items = [(k, source.paths[k]) for k in range(start, stop) if k not in source.failed]
-        tasks.append(dask.delayed(_task, pure=False)(i, items, start, stop, job))
+        tasks.append(dask.delayed(task, pure=False)(i, items, start, stop))
     try:
         executor.compute(tasks, label="images", unit="task")
     except BaseException:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._params import did_you_mean
+from .._workers import WORKER_MODULES, fix_hash_seed, forkserver_context, forkserver_wanted
 from ..errors import InputError, InvalidParameterError
 from .progress import Progress
 
@@ -46,16 +47,6 @@ LOCAL = {
     "synchronous": "sync",
     "single-threaded": "sync",
 }
-#: What a task of either engine imports: sent to a cluster's workers at connection
-#: (:meth:`Executor.warm`), and imported by ``dask worker --preload
-#: batchimg.workflow.preload`` when a worker starts.
-WORKER_MODULES = (
-    "batchimg.workflow.collection",
-    "batchimg.workflow.volume",
-    "batchimg.workflow.omezarr",
-    "skimage.filters",
-    "skimage.measure",
-)
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://|^[\w.-]+:\d+$")
 
 
@@ -232,7 +223,6 @@ def process_pool(workers: int, modules: Sequence[str]):
     ``dask.config`` ``pool`` is the user's choice: then None is returned and dask
     uses it.
     """
-    import multiprocessing
     import threading
     from concurrent.futures import ProcessPoolExecutor
     from functools import partial
@@ -242,16 +232,9 @@ def process_pool(workers: int, modules: Sequence[str]):
 
     if dask.config.get("pool", None) is not None:
         return None
-    if os.environ.get("PYTHONHASHSEED") in (None, "0"):
-        os.environ["PYTHONHASHSEED"] = "6640"  # what dask sets for its own pool
-    if (
-        dask.config.get("multiprocessing.context", None) is None
-        and "forkserver" in multiprocessing.get_all_start_methods()
-    ):
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(list(modules))
-    else:
-        context = get_context()
+    fix_hash_seed()
+    # a server started early by the command line (start_forkserver) is used as is
+    context = forkserver_context(modules) if forkserver_wanted() else get_context()
     user = dask.config.get("multiprocessing.initializer", None)
     pool = ProcessPoolExecutor(
         workers,
