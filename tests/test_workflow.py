@@ -182,6 +182,31 @@ def test_collection_equals_scipy_per_image_and_global_labels(tmp_path):
     assert dict(group["labels"].attrs)["ome"]["labels"] == ["labels"]
 
 
+@pytest.mark.parametrize("method", ["otsu", "mean"])
+def test_a_collection_wide_threshold_is_skimages_on_the_stacked_images(tmp_path, method):
+    import skimage.filters
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(7)
+    for i in range(5):  # brightness differs from image to image: per image would differ
+        img = (blobs((24, 28), seed=i).astype(np.float64) * (0.4 + 0.15 * i)).astype(np.uint8)
+        noisy = np.clip(img + rng.integers(0, 9, img.shape), 0, 255).astype(np.uint8)
+        iio.imwrite(folder / f"img{i}.png", noisy)
+    stack = np.stack([iio.imread(folder / f"img{i}.png") for i in range(5)])
+    wf = parse_workflow(
+        f"name: w\nsteps:\n  - threshold: {{method: {method}, per_image: false}}\n"
+        "  - label: {}\nmeasure: [area]\n"
+    )
+    result = run(wf, folder, tmp_path / "out", chunks=2)  # groups of 2, 2 and 1 images
+    want = getattr(skimage.filters, f"threshold_{method}")(stack)
+    got = result.statistics["threshold"]
+    assert got == want
+    labels = zarr.open_group(tmp_path / "out" / "result.zarr", mode="r")[LABELS_PATH][:]
+    for img, lab in zip(stack, labels, strict=True):
+        np.testing.assert_array_equal(lab, ndi.label(img > want)[0])
+
+
 def test_volume_equals_scipy_on_the_whole_volume(tmp_path):
     vol = blobs((20, 40, 36), n=3)
     wf = parse_workflow(SEED.replace("[3, 3]", "[3, 3, 3]"))
