@@ -90,7 +90,6 @@ class TableWriter:
         root = group.require_group("tables")
         root.attrs.update({"tables": ["regions"]})
         g = root.create_group("regions", overwrite=True, attributes=_ANNDATA)
-        self.group = g
         n = len(self.var)
         total = self.total
         chunk = (ROWS_PER_CHUNK,)
