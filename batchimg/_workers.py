@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from ._paths import is_zarr
+
 #: What a task of either engine imports: preloaded by the local workers' server, sent
 #: to a cluster's workers at connection (``Executor.warm``), and imported by ``dask
 #: worker --preload batchimg.workflow.preload`` when a worker starts.
@@ -24,8 +26,6 @@ WORKER_MODULES = (
 #: The hash seed dask gives its own worker processes (task keys hash alike in all).
 HASH_SEED = "6640"
 _GLOB = frozenset("*?[")
-#: The files that make a folder a Zarr store (v3, v2 array, v2 group).
-ZARR_METADATA = ("zarr.json", ".zarray", ".zgroup")
 
 
 def fix_hash_seed() -> None:
@@ -63,18 +63,14 @@ def forkserver_context(modules: Sequence[str] = WORKER_MODULES):
 def looks_like_collection(source: str | os.PathLike) -> bool:
     """Whether ``source``, as given on the command line, names a collection of files.
 
-    A glob, or a folder that is not a Zarr store (no ``.zarr`` name, no Zarr
-    metadata); a guess for :func:`start_forkserver` only, where a wrong one costs
-    time, not results (:func:`batchimg.io.open_input` decides).
+    A glob, or a folder that is not (inside) a Zarr store; a guess for
+    :func:`start_forkserver` only, where a wrong one costs time, not results
+    (:func:`batchimg.io.open_input` decides).
     """
     text = os.fspath(source)
     if _GLOB & set(text):
         return True
-    return (
-        os.path.isdir(text)
-        and not text.rstrip("/").endswith(".zarr")
-        and not any(os.path.exists(os.path.join(text, m)) for m in ZARR_METADATA)
-    )
+    return os.path.isdir(text) and not is_zarr(text)
 
 
 def start_forkserver(source: str, modules: Sequence[str] = WORKER_MODULES) -> bool:
@@ -105,7 +101,6 @@ def start_forkserver(source: str, modules: Sequence[str] = WORKER_MODULES) -> bo
 
 __all__ = [
     "HASH_SEED",
-    "ZARR_METADATA",
     "WORKER_MODULES",
     "fix_hash_seed",
     "forkserver_context",

@@ -311,7 +311,7 @@ def test_the_command_line_starts_the_workers_server_early_for_a_collection(tmp_p
     from batchimg.workflow.scheduler import Executor
 
     images = _images(tmp_path / "images", n=2)
-    (tmp_path / "plain.zarr").mkdir()
+    (tmp_path / "plain.zarr" / "inner").mkdir(parents=True)
     (tmp_path / "store").mkdir()
     (tmp_path / "store" / "zarr.json").write_text("{}")
     (tmp_path / "v2").mkdir()
@@ -321,6 +321,7 @@ def test_the_command_line_starts_the_workers_server_early_for_a_collection(tmp_p
         images: True,
         f"{images}/*.png": True,
         tmp_path / "plain.zarr": False,
+        tmp_path / "plain.zarr" / "inner": False,
         tmp_path / "store": False,
         tmp_path / "v2": False,
         tmp_path / "vol.raw": False,

@@ -20,6 +20,7 @@ import dask.array as da
 import numpy as np
 from dask.base import tokenize
 
+from .._paths import has_zarr_metadata, is_zarr
 from ..errors import InputError, InputNotFoundError, InvalidParameterError
 from .axes import Axes, names_from_labels
 
@@ -173,16 +174,6 @@ class ZarrHeader:
     mtime_ns: int
 
 
-def is_zarr(path: str) -> bool:
-    """Whether ``path`` is (inside) a Zarr store: a ``.zarr`` component or Zarr metadata."""
-    text = os.fspath(path).rstrip("/")
-    if re.search(r"\.zarr(/|$)", text.replace(os.sep, "/")):
-        return True
-    return os.path.isdir(text) and any(
-        os.path.exists(os.path.join(text, m)) for m in ("zarr.json", ".zarray", ".zgroup")
-    )
-
-
 def _join(base: str, inner: str) -> str:
     inner = inner.strip("/")
     if not inner:
@@ -313,9 +304,7 @@ def _nearest_store(path: str) -> str | None:
     """The deepest existing folder at or above ``path`` that holds Zarr metadata."""
     probe = path.rstrip(os.sep)
     while probe and probe != os.path.dirname(probe):
-        if os.path.isdir(probe) and any(
-            os.path.exists(os.path.join(probe, m)) for m in ("zarr.json", ".zarray", ".zgroup")
-        ):
+        if has_zarr_metadata(probe):
             return probe
         probe = os.path.dirname(probe)
     return None

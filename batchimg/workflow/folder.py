@@ -44,6 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .._paths import has_zarr_metadata
 from ..errors import InputError, InputNotFoundError
 from ..io.atomic import atomic_write, read_json, write_json
 
@@ -216,9 +217,7 @@ def _zarr_nodes(path: str) -> list[str]:
 
 
 def _has_meta(root: str, d: str) -> bool:
-    return any(
-        os.path.exists(os.path.join(root, d, m)) for m in ("zarr.json", ".zarray", ".zgroup")
-    )
+    return has_zarr_metadata(os.path.join(root, d))
 
 
 def _owned(output: str) -> dict[str, Any]:
