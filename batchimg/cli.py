@@ -9,6 +9,7 @@ stderr through the ``batchimg`` logger: ``-v`` shows more, ``-q`` only errors.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -36,6 +37,16 @@ _debug = click.option(
 
 class _Group(click.Group):
     """A click group that turns batchimg's errors into one ``Error:`` line and exit 1."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        try:
+            return super().main(*args, standalone_mode=standalone_mode, **kwargs)
+        finally:
+            if standalone_mode:
+                # The process ends here. Its teardown would run the cycle collector
+                # over the ~1,400 modules a run imports (0.25 s of a command's time);
+                # objects frozen now are still freed, atexit handlers still run.
+                gc.freeze()
 
     def invoke(self, ctx: click.Context):
         try:

@@ -107,6 +107,22 @@ def test_ops_lists_every_operation_with_parameters():
     assert "Gaussian filter, equal to" in result.output
 
 
+def test_the_command_freezes_the_collector_as_it_ends_and_a_call_from_python_does_not():
+    # the console script (standalone mode) ends its process: its teardown need not
+    # walk every object; called from Python, the caller's collector is left alone
+    code = (
+        "import gc\nfrom batchimg.cli import main\n"
+        "main(['ops'], standalone_mode=False)\nprint('called', gc.get_freeze_count())\n"
+        "try:\n    main(['ops'])\nexcept SystemExit as e:\n"
+        "    print('standalone', e.code, gc.get_freeze_count() > 0)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert "called 0" in out
+    assert out[-1] == "standalone 0 True"
+
+
 def test_run_volume_parquet_save_and_info(tmp_path):
     vol = blobs((12, 24, 24), n=3)
     raw = tmp_path / "vol.raw"
