@@ -49,6 +49,9 @@ def _tree_rss(proc: psutil.Process) -> int:
 def run_child(args: list[str], timeout: float, extra_pids=()) -> dict:
     """Run ``python args...``; return wall seconds, peak RSS (bytes), its JSON output.
 
+    The wall time ends when the child process exits, as a shell's ``time`` sees a
+    command end: processes it leaves behind that still hold its output pipes (a worker
+    server closing down) are not waited for, though their output is still read.
     ``extra_pids``: further processes (a cluster's workers) whose RSS counts too.
     """
     start = time.perf_counter()
@@ -71,10 +74,21 @@ def run_child(args: list[str], timeout: float, extra_pids=()) -> dict:
             peak = max(peak, _tree_rss(ps) + sum(_tree_rss(e) for e in extra))
             time.sleep(0.02)
 
+    texts: dict[str, str] = {}
+
+    def drain(name, stream):
+        texts[name] = stream.read()
+
+    readers = [
+        threading.Thread(target=drain, args=(n, s), daemon=True)
+        for n, s in (("out", proc.stdout), ("err", proc.stderr))
+    ]
     t = threading.Thread(target=sample, daemon=True)
     t.start()
+    for r in readers:
+        r.start()
     try:
-        out, err = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
         timed_out = False
     except subprocess.TimeoutExpired:
         for p in [*ps.children(recursive=True), ps]:
@@ -82,11 +96,14 @@ def run_child(args: list[str], timeout: float, extra_pids=()) -> dict:
                 p.kill()
             except psutil.Error:
                 pass
-        out, err = proc.communicate()
+        proc.wait()
         timed_out = True
     wall = time.perf_counter() - start
     stop.set()
     t.join()
+    for r in readers:
+        r.join(60)
+    out, err = texts.get("out", ""), texts.get("err", "")
     result = {"wall": wall, "peak_rss": peak, "timed_out": timed_out, "rc": proc.returncode}
     if not timed_out:
         if proc.returncode != 0:
