@@ -17,10 +17,10 @@ from collections.abc import Callable
 from typing import Any
 
 import dask
-import dask.array as da
 import numpy as np
 
 from . import _params as P
+from ._lazy import da
 from ._overlap import Spec, apply, as_dask
 from .errors import (
     InputRuntimeError,

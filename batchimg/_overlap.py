@@ -36,12 +36,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import dask.array as da
 import numpy as np
-from dask.array.overlap import ensure_minimum_chunksize
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
+from ._lazy import da
 from .errors import InvalidParameterError
 
 #: scipy mode -> dask boundary for the halo exchange.
@@ -183,7 +182,7 @@ def _axis_plan(x: da.Array, depth: Sequence[int]) -> tuple[da.Array, tuple[int, 
             new_chunks.append((size,))
             real.append(0)
         else:
-            c = ensure_minimum_chunksize(d, chunks)
+            c = da.overlap.ensure_minimum_chunksize(d, chunks)
             new_chunks.append(c)
             real.append(d if len(c) > 1 else 0)
     new_chunks = tuple(new_chunks)

@@ -25,11 +25,11 @@ import math
 from typing import Any
 
 import dask
-import dask.array as da
 import numpy as np
 from dask.base import tokenize
 
 from . import _params as P
+from ._lazy import da
 from ._overlap import as_dask, map_images
 from .errors import InvalidParameterError
 

@@ -346,6 +346,32 @@ def test_the_command_line_starts_the_workers_server_early_for_a_collection(tmp_p
     assert len(parents) == 1 and ready and parent != os.getpid()
 
 
+def test_the_workers_modules_and_the_command_leave_dask_array_and_pandas_unimported():
+    # a collection's worker processes build no dask array and no DataFrame: the
+    # modules they preload, and the command's own, import neither (a second saved
+    # in every worker), and the deferred names import them on first use
+    code = (
+        "import sys\n"
+        "from batchimg._workers import WORKER_MODULES\n"
+        "import importlib\n"
+        "for m in WORKER_MODULES + ('batchimg.cli', 'batchimg.workflow'):\n"
+        "    importlib.import_module(m)\n"
+        "print(sorted(m for m in ('dask.array', 'pandas', 'xarray') if m in sys.modules))\n"
+        "from batchimg._lazy import da, pd, is_dask_array\n"
+        "print(is_dask_array(0), repr(da))\n"
+        "x = da.zeros(3)\n"
+        "print(is_dask_array(x), type(x).__module__, pd.DataFrame.__module__, repr(da))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == [
+        "[]",
+        "False <deferred module 'dask.array' (not imported yet)>",
+        "True dask.array.core pandas.core.frame <deferred module 'dask.array' (imported)>",
+    ]
+
+
 def _parent_and_modules(names):
     return os.getppid(), all(n in sys.modules for n in names)
 

@@ -12,11 +12,11 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import dask.array as da
 from dask.base import tokenize
 from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 
+from .._lazy import da
 from .._overlap import block_offsets
 
 

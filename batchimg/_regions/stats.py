@@ -38,9 +38,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import dask
-import dask.array as da
 import numpy as np
 
+from .._lazy import da
 from .._overlap import block_offsets
 from ..errors import InvalidParameterError
 from . import graphs as G

@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dask
-import dask.array as da
 import numpy as np
 import scipy.ndimage as ndi
 
 from .. import _params as P
+from .._lazy import da
 from .._overlap import Spec, Step, apply, make_step
 from ..errors import (
     BatchimgError,

@@ -18,10 +18,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import dask.array as da
 import numpy as np
 from dask.base import tokenize
 
+from .._lazy import da
 from ..errors import InputError, InputNotFoundError, InvalidParameterError
 
 #: File name endings a directory listing picks up (compared case-insensitively).

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import dask.array as da
 import numpy as np
 from dask.base import tokenize
 
+from .._lazy import da, is_dask_array
 from ..errors import InputError, InputNotFoundError, InvalidParameterError
 from .axes import Axes, names_from_labels, normalize_unit, resolve_axes
 from .hdf5 import read_hdf5_header, split_hdf5
@@ -560,7 +560,7 @@ def open_input(
         raise InvalidParameterError(f"on_error must be 'raise' or 'collect'; got {on_error!r}.")
     check_remote(source, allow_remote)
     user = {"axes": axes, "scale": scale, "unit": unit, "channel_names": channel_names}
-    if _is_xarray(source) or isinstance(source, np.ndarray | da.Array):
+    if _is_xarray(source) or isinstance(source, np.ndarray) or is_dask_array(source):
         _refuse("dataset", dataset, "an in-memory array")
         _refuse("level", level, "an in-memory array")
         _no_gray(as_gray, "an in-memory array")

@@ -7,10 +7,10 @@ import numbers
 import os
 from typing import Any
 
-import dask.array as da
 import numpy as np
 from dask.base import tokenize
 
+from .._lazy import da
 from .._params import normalize_choice, normalize_int, normalize_sequence
 from ..errors import InputError, InputNotFoundError, InvalidParameterError
 

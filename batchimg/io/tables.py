@@ -8,17 +8,18 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import pandas as pd
-
+from .._lazy import pd
 from ..errors import InputError, InputNotFoundError, InvalidParameterError
 
-#: Options for :func:`pandas.read_csv` that read every float back bit for bit.
-#: pandas 3 does so by default (and deprecates ``float_precision``); pandas 2's
-#: default parser can be one unit in the last place off, so it is asked for
-#: its round-trip parser.
-CSV_READ_OPTIONS: dict[str, Any] = (
-    {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
-)
+
+def csv_read_options() -> dict[str, Any]:
+    """Options for :func:`pandas.read_csv` that read every float back bit for bit.
+
+    pandas 3 does so by default (and deprecates ``float_precision``); pandas 2's
+    default parser can be one unit in the last place off, so it is asked for its
+    round-trip parser.
+    """
+    return {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
 
 
 def _is_parquet(path: str) -> bool:
@@ -177,10 +178,10 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     try:
         if _is_parquet(path):
             return pd.read_parquet(path, engine="pyarrow")
-        return pd.read_csv(path, **CSV_READ_OPTIONS)
+        return pd.read_csv(path, **csv_read_options())
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         kind = "Parquet" if _is_parquet(path) else "CSV"
         raise InputError(f"{path!r} could not be read as a {kind} table: {exc}") from exc
 
 
-__all__ = ["CSV_READ_OPTIONS", "read_table", "write_table", "write_table_parts"]
+__all__ = ["csv_read_options", "read_table", "write_table", "write_table_parts"]

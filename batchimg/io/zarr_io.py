@@ -16,10 +16,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import dask.array as da
 import numpy as np
 from dask.base import tokenize
 
+from .._lazy import da
 from .._paths import has_zarr_metadata, is_zarr
 from ..errors import InputError, InputNotFoundError, InvalidParameterError
 from .axes import Axes, names_from_labels

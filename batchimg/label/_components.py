@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import dask.array as da
 import numpy as np
 
 from .. import _params as P
+from .._lazy import da
 from .._overlap import as_dask
 from ..errors import InputError, InputTypeError, InvalidParameterError
 from ._merge import connected, resolve_flags

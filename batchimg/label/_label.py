@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import dask.array as da
 import numpy as np
 
 from .. import _conventions as C
 from .. import _params as P
+from .._lazy import da
 from ..errors import InputRuntimeError, InvalidParameterError, ParameterRuntimeError
 from ._merge import connected, embed, label_dtype, resolve_numbers
 

@@ -13,13 +13,13 @@ import itertools
 import operator
 from typing import Any
 
-import dask.array as da
 import numpy as np
 import scipy.ndimage as ndi
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from .. import _params as P
+from .._lazy import da
 from .._regions import block_offsets, flat_nonzero
 from ..errors import InvalidParameterError
 

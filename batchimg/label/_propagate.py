@@ -20,12 +20,12 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import dask.array as da
 import numpy as np
 import scipy.ndimage as ndi
 
 from .. import _conventions as C
 from .. import _params as P
+from .._lazy import da
 from .._overlap import apply, make_step
 from ._merge import connected, embed, resolve_flags
 

@@ -39,7 +39,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import dask
-import dask.array as da
 import numpy as np
 import scipy.ndimage as ndi
 from dask.base import tokenize
@@ -47,6 +46,7 @@ from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 
 from .. import _regions as R
+from .._lazy import da
 from ..errors import InvalidParameterError
 from ._merge import (
     block_faces,

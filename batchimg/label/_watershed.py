@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import dask
-import dask.array as da
 import numpy as np
 import scipy.ndimage as ndi
 from dask.base import tokenize
 
 from .. import _conventions as C
+from .._lazy import da
 from ..errors import InputRuntimeError, InputTypeError, ParameterRuntimeError
 
 #: The marker (and output array) dtypes scipy accepts.

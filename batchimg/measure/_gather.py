@@ -16,9 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 import dask
-import dask.array as da
 import numpy as np
 
+from .._lazy import da
 from .._overlap import as_dask
 from .._regions import graphs as G
 from ..errors import InputError, InvalidParameterError

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import dask.array as da
 import numpy as np
 
+from .._lazy import da
 from .._overlap import as_dask
 from ..errors import InputError
 

@@ -15,10 +15,10 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-import dask.array as da
 import numpy as np
 
 from .. import _regions as R
+from .._lazy import da
 from .._regions import graphs as G
 
 

@@ -24,10 +24,10 @@ from __future__ import annotations
 from typing import Any
 
 import dask
-import dask.array as da
 import numpy as np
 
 from .. import _regions as R
+from .._lazy import da
 from .._overlap import as_dask
 from .._params import normalize_int
 from ..errors import InputError, InputTypeError, InvalidParameterError

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import dask.array as da
 import numpy as np
+
+from .._lazy import da
 
 
 def _finalize(results, func, args, kind):
@@ -41,27 +42,50 @@ def to_structure(value: Any, kind: str) -> Any:
     raise AssertionError(kind)  # pragma: no cover
 
 
-class Structured(da.Array):
-    """A dask array that computes to a scipy structure (see the module docstring)."""
+def _structured_class() -> type:
+    """The :class:`Structured` class, made on first use.
 
-    __slots__ = ("_structure",)
+    It subclasses ``da.Array``, whose import waits until a dask array is wanted (see
+    :mod:`batchimg._lazy`).
+    """
+    global _CLASS
+    if _CLASS is None:
 
-    def __dask_postcompute__(self):
-        func, args = super().__dask_postcompute__()
-        return _finalize, (func, args, self._structure)
+        class Structured(da.Array):
+            """A dask array that computes to a scipy structure (see the module docstring)."""
 
-    def __reduce__(self):
-        return (_rebuild, (self.dask, self.name, self.chunks, self._meta, self._structure))
+            __slots__ = ("_structure",)
+
+            def __dask_postcompute__(self):
+                func, args = super().__dask_postcompute__()
+                return _finalize, (func, args, self._structure)
+
+            def __reduce__(self):
+                return (_rebuild, (self.dask, self.name, self.chunks, self._meta, self._structure))
+
+        Structured.__module__ = __name__
+        Structured.__qualname__ = "Structured"
+        _CLASS = Structured
+    return _CLASS
+
+
+_CLASS: type | None = None
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Structured":
+        return _structured_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _rebuild(dsk, name, chunks, meta, kind):
-    out = Structured(dsk, name, chunks, meta=meta)
+    out = _structured_class()(dsk, name, chunks, meta=meta)
     out._structure = kind
     return out
 
 
-def structured(x: da.Array, kind: str) -> Structured:
+def structured(x: da.Array, kind: str) -> Any:
     """``x`` as a :class:`Structured` array computing to ``kind``."""
-    out = Structured(x.dask, x.name, x.chunks, meta=x._meta)
+    out = _structured_class()(x.dask, x.name, x.chunks, meta=x._meta)
     out._structure = kind
     return out

@@ -6,11 +6,11 @@ import functools
 import numbers
 from typing import Any
 
-import dask.array as da
 import numpy as np
 import scipy.ndimage as ndi
 
 from .. import _conventions as A
+from .._lazy import da
 from .._overlap import Spec, Step, make_step
 from ..errors import (
     InvalidParameterError,

@@ -22,13 +22,13 @@ import operator
 from typing import Any
 
 import dask
-import dask.array as da
 import numpy as np
 import scipy.ndimage as ndi
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from .. import _conventions as C
+from .._lazy import da
 from ..errors import InvalidParameterError, ParameterRuntimeError
 
 #: Pixels a block of the feature transform aims at (bounds each task's memory).

@@ -116,6 +116,28 @@ def measure_image(plan: Plan, values: dict) -> list[tuple[tuple, dict]]:
     return rows
 
 
+def _arrow(values: np.ndarray, strings: bool = False):
+    """An Arrow array of ``values`` (numbers, bools, or strings), made from buffers.
+
+    ``pyarrow.array`` imports pandas to ask whether its argument is a pandas object;
+    a worker process has no other use for pandas (half a second to import).
+    """
+    import pyarrow as pa
+
+    n = len(values)
+    if strings:
+        encoded = [str(v).encode() for v in values]
+        offsets = np.zeros(n + 1, np.int64)
+        np.cumsum([len(e) for e in encoded], out=offsets[1:])
+        data = pa.py_buffer(b"".join(encoded))
+        return pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(offsets), data])
+    v = np.ascontiguousarray(values)
+    if v.dtype == bool:
+        bits = np.packbits(v, bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(bits)])
+    return pa.Array.from_buffers(pa.from_numpy_dtype(v.dtype), n, [None, pa.py_buffer(v)])
+
+
 def _part(plan: Plan, keys: list, columns: list):
     """One Arrow table of a task's rows, with the plan's schema (global_label left out)."""
     import pyarrow as pa
@@ -125,34 +147,21 @@ def _part(plan: Plan, keys: list, columns: list):
     fields = [(k, d) for k, d in plan.table if k != "global_label"]
     sizes = [len(next(iter(c.values()))) if c else 0 for c in columns]
     batch_shape = plan.outputs[plan.labels].batch_shape
+    subs = [int(np.ravel_multi_index(k[1], batch_shape)) if batch_shape else 0 for k in keys]
     data = {
-        SLOT: pa.array(np.repeat(np.asarray([k[2] for k in keys], np.int64), sizes)),
-        SUB: pa.array(
-            np.repeat(
-                np.asarray(
-                    [
-                        int(np.ravel_multi_index(k[1], batch_shape)) if batch_shape else 0
-                        for k in keys
-                    ],
-                    np.int64,
-                ),
-                sizes,
-            )
-        ),
+        SLOT: _arrow(np.repeat(np.asarray([k[2] for k in keys], np.int64), sizes)),
+        SUB: _arrow(np.repeat(np.asarray(subs, np.int64), sizes)),
     }
     for name, dtype in fields:
         if name == "image":
-            data[name] = pa.array(
-                np.repeat(np.asarray([k[0] for k in keys], dtype=object), sizes), type=pa.string()
-            )
+            data[name] = _arrow(np.repeat(np.asarray([k[0] for k in keys], object), sizes), True)
         elif name in ("t", "c"):
             pos = plan.outputs[plan.labels].batch.index(name)
-            vals = np.repeat(np.asarray([k[1][pos] for k in keys], np.int64), sizes)
-            data[name] = pa.array(vals, type=pa.int64())
+            data[name] = _arrow(np.repeat(np.asarray([k[1][pos] for k in keys], np.int64), sizes))
         else:
             parts = [np.asarray(c[name]) for c in columns]
             vals = np.concatenate(parts) if parts else np.zeros(0, dtype)
-            data[name] = pa.array(vals.astype(dtype, copy=False))
+            data[name] = _arrow(vals.astype(dtype, copy=False))
     schema = pa.schema([(n, data[n].type) for n in [SLOT, SUB, *(f for f, _ in fields)]])
     return pa.table(data, schema=schema)
 

@@ -421,9 +421,9 @@ def table_parts(path: str, columns: Sequence[str], rows: int | None = None) -> I
         return
     import pandas as pd
 
-    from ..io.tables import CSV_READ_OPTIONS
+    from ..io.tables import csv_read_options
 
-    with pd.read_csv(path, usecols=list(columns), chunksize=rows, **CSV_READ_OPTIONS) as reader:
+    with pd.read_csv(path, usecols=list(columns), chunksize=rows, **csv_read_options()) as reader:
         yield from reader
 
 
@@ -438,9 +438,9 @@ def first_rows(path: str, n: int = FIRST_ROWS):
         return f.schema_arrow.empty_table().to_pandas()
     import pandas as pd
 
-    from ..io.tables import CSV_READ_OPTIONS
+    from ..io.tables import csv_read_options
 
-    return pd.read_csv(path, nrows=n, **CSV_READ_OPTIONS)
+    return pd.read_csv(path, nrows=n, **csv_read_options())
 
 
 class Sample:
