@@ -2,10 +2,12 @@
 
 Algorithm (every step is per block or per label; none holds the whole image):
 
-1. **Per-block labels.** Each block is labelled on its own with
-   ``scipy.ndimage.label`` and the structure. For every local label the block
-   records the global raster (C-order linear) index of its first pixel, and it
-   keeps its boundary faces (one slice per side per axis).
+1. **Per-block labels.** Each block is labelled on its own: the components of
+   ``scipy.ndimage.label`` with the structure, found by cc3d for scipy's own
+   structures (:func:`mask_components`; their numbers do not matter, step 4 sets
+   them). For every local label the block records the global raster (C-order
+   linear) index of its first pixel, and it keeps its boundary faces (one slice per
+   side per axis).
 2. **Face equivalences.** For each pair of neighbouring blocks -- across faces,
    and across edges and corners where the structure connects diagonal
    neighbours -- a small task pairs the local labels of touching foreground
@@ -32,7 +34,7 @@ resolver instead of a numbering one: which background components touch the borde
 
 from ._components import clear_border
 from ._label import label
-from ._merge import label_dtype, normalize_structure
+from ._merge import label_dtype, mask_components, normalize_structure
 from ._propagate import binary_fill_holes, binary_propagation, reconstruct_by_propagation
 from ._store import flag_store, label_measure_store, relabel_store
 from ._watershed import watershed_ift
@@ -45,6 +47,7 @@ __all__ = [
     "label",
     "label_dtype",
     "label_measure_store",
+    "mask_components",
     "relabel_store",
     "normalize_structure",
     "reconstruct_by_propagation",

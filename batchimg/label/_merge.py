@@ -45,6 +45,64 @@ def normalize_structure(structure: Any, ndim: int) -> np.ndarray:
     return s
 
 
+def _cc3d_connectivity(s: np.ndarray) -> int | None:
+    """cc3d's connectivity for scipy's structure ``generate_binary_structure(ndim, rank)``."""
+    if s.ndim not in (2, 3) or s.shape != (3,) * s.ndim:
+        return None
+    for rank, conn in enumerate((4, 8) if s.ndim == 2 else (6, 18, 26), 1):
+        if np.array_equal(s, ndi.generate_binary_structure(s.ndim, rank)):
+            return conn
+    return None
+
+
+def _cc3d(mask: np.ndarray, connectivity: int) -> tuple[np.ndarray, int]:
+    import cc3d
+
+    flags = mask.flags
+    if not (flags.writeable and (flags.c_contiguous or flags.f_contiguous)):
+        mask = np.array(mask, order="C")  # cc3d 4.1 refuses read-only buffers, misreads strides
+    labels, n = cc3d.connected_components(
+        mask, connectivity=connectivity, return_N=True, out_dtype=np.uint32
+    )
+    return labels.view(np.int32), int(n)
+
+
+def mask_components(mask: np.ndarray, structure: Any) -> tuple[np.ndarray, int]:
+    """The connected components of ``mask``'s nonzero pixels: int32 labels 1..n, and n.
+
+    The components of ``scipy.ndimage.label(mask, structure)``, numbered in an order
+    of their own: for the callers that number components by their first pixel
+    themselves (a volume's blocks) or only ask which pixels share one (the masks of
+    fill_holes and propagation). For scipy's structures of every rank in 2-D and 3-D
+    (``generate_binary_structure``), and for those stacked along axis 0 without
+    connectivity across it (images or time points side by side), cc3d's union-find
+    finds them: 2-4x faster than scipy's label on a 3-D block, and it lets other
+    threads run. Other structures and shapes take scipy's label.
+    """
+    s = np.asarray(structure, bool)
+    if mask.size == 0 or mask.ndim != s.ndim or mask.ndim < 2:
+        return ndi.label(mask, s)
+    # cc3d tells values apart, and its 8-connected 2-D road can mislabel a bool array's
+    # background (cc3d 4.1): it is given 0/1 bytes
+    mask = (mask if mask.dtype == bool else mask != 0).view(np.uint8)
+    conn = _cc3d_connectivity(s)
+    if conn is not None:
+        return _cc3d(mask, conn)
+    if s.ndim > 2 and not s[0].any() and not s[2].any():
+        conn = _cc3d_connectivity(s[1])
+        if conn is not None:  # planes side by side, numbered on from one to the next
+            out = np.empty(mask.shape, np.int32)
+            n = 0
+            for i in range(mask.shape[0]):
+                lab, k = _cc3d(mask[i], conn)
+                if n:
+                    lab[lab != 0] += n
+                out[i] = lab
+                n += k
+            return out, n
+    return ndi.label(mask, s)
+
+
 def embed(structure: np.ndarray, ndim: int, axes: tuple[int, ...]) -> np.ndarray:
     """A 3x...x3 structure over ``axes`` as an ``ndim`` one with no connectivity elsewhere.
 
@@ -83,12 +141,10 @@ def first_pixels(local: np.ndarray, n: int, start, shape) -> np.ndarray:
         return np.empty(0, np.int64)
     flat = local.ravel()
     idx = flat_nonzero(flat)
-    vals = flat[idx]
-    # local labels first appear in increasing order along the raster scan
-    new = np.empty(len(vals), bool)
-    new[0] = True
-    np.greater(vals[1:], np.maximum.accumulate(vals)[:-1], out=new[1:])
-    first_local = idx[new]
+    # the local numbers need not follow the raster scan (see mask_components)
+    first_local = np.full(n + 1, flat.size, idx.dtype)
+    np.minimum.at(first_local, flat[idx], idx)
+    first_local = first_local[1:]
     coords = np.unravel_index(first_local, local.shape)
     coords = tuple(c + s for c, s in zip(coords, start, strict=True))
     return np.ravel_multi_index(coords, shape).astype(np.int64)
@@ -112,7 +168,7 @@ def label_block(block, *seed, structure, start, shape, by_value):
         local = sk_label(block, background=0, connectivity=block.ndim).astype(np.int32)
         n = int(local.max(initial=0))
     else:
-        local, n = ndi.label(block, structure)
+        local, n = mask_components(block, structure)
     small = {"n": n, "first": first_pixels(local, n, start, shape)}
     if seed:
         hit = np.bincount(local[seed[0]].ravel(), minlength=n + 1)[1:] > 0
@@ -301,7 +357,7 @@ def local_labels(block, *, structure, by_value):
         from skimage.measure import label as sk_label
 
         return sk_label(block, background=0, connectivity=block.ndim).astype(np.int32)
-    return ndi.label(block, structure)[0]
+    return mask_components(block, structure)[0]
 
 
 def relabel_block(block, mapping, *, structure, by_value):

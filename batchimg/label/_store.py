@@ -4,13 +4,13 @@ Memory is set by the chunk size, never by the volume's size, and the upstream of
 each block runs once:
 
 **Pass 1** (one task per block): compute the block (the upstream chain runs here,
-once), write it to a compressed cache array, find its components locally with
-``scipy.ndimage.label`` (by value, as scikit-image, for ``clear_border``), and keep
-only per-component summaries: the first pixel of each local component, the block's
-boundary faces, a flag per component (does it touch the border, hold a seed...), and
-the partial statistics of every requested measurement
-(:func:`batchimg._regions.sparse_stats` on the *local* labels). Small pairing tasks
-turn neighbouring faces into equivalences. The local label image is dropped.
+once), write it to a compressed cache array, find its components locally (those
+of ``scipy.ndimage.label``, by :func:`mask_components`; by value, as scikit-image,
+for ``clear_border``), and keep only per-component summaries: the first pixel of
+each local component, the block's boundary faces, a flag per component (does it
+touch the border, hold a seed...), and the partial statistics of every requested
+measurement (:func:`batchimg._regions.sparse_stats` on the *local* labels). Small
+pairing tasks turn neighbouring faces into equivalences. The local label image is dropped.
 
 **Resolve** (in memory, per component): union the equivalences, number components
 by their first pixel (scipy's raster order), merge the flags or the per-block
@@ -40,7 +40,6 @@ from typing import Any
 
 import dask
 import numpy as np
-import scipy.ndimage as ndi
 from dask.base import tokenize
 from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
@@ -53,6 +52,7 @@ from ._merge import (
     components,
     face_pairs,
     label_dtype,
+    mask_components,
     normalize_structure,
     pair_tasks,
     raster_numbers,
@@ -127,7 +127,7 @@ def _label_pass1(mask, *intensity, structure, start, shape, needs, stack, cache=
     """Local labels of one block: (summary, faces, partial statistics)."""
     if cache is not None:
         cache[region] = mask != 0
-    local, n = ndi.label(mask, structure)
+    local, n = mask_components(mask, structure)
     img = intensity[0] if intensity else None
     if stack:
         spatial = local[0]
@@ -145,7 +145,7 @@ def _label_pass1(mask, *intensity, structure, start, shape, needs, stack, cache=
 
 
 def _label_pass2(mask, mapping, *, structure, target, region, done=None):
-    local, _ = ndi.label(mask, structure)
+    local, _ = mask_components(mask, structure)
     target[region] = mapping[local]
     if done is not None:
         _touch(done)
@@ -184,9 +184,9 @@ def _band_seed(shape_block, start, shape, buffer_size, stack) -> np.ndarray:
 def _components_of(kind: str, block: np.ndarray, structure: np.ndarray):
     """The local components a flag sink works on, and their count."""
     if kind == "fill_holes":
-        return ndi.label(block == 0, structure)
+        return mask_components(block == 0, structure)
     if kind == "propagation":
-        return ndi.label(block != 0, structure)
+        return mask_components(block, structure)
     from skimage.measure import label as sk_label
 
     local = sk_label(block, background=0, connectivity=block.ndim).astype(np.int32)

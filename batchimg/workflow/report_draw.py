@@ -143,11 +143,15 @@ def edges(labels: np.ndarray, width: int = 1) -> np.ndarray:
 
 
 def png_uri(rgb: np.ndarray) -> str:
-    """A ``data:image/png;base64,...`` URI of a grey (2-D) or RGB (3-D) uint8 array."""
+    """A ``data:image/png;base64,...`` URI of a grey (2-D) or RGB (3-D) uint8 array.
+
+    zlib's fastest level: on a volume's report, its ten pictures in 0.17 s instead of
+    0.67 s at the default level 6, for files a tenth larger (2.6 against 2.3 MB).
+    """
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="PNG", compress_level=6)
+    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -96,7 +96,7 @@ def _fill_holes_kernel(image: np.ndarray, *, structure: Any = None) -> np.ndarra
     stops. With a centred 3x...x3 symmetric structure that holds the face neighbours
     (every structure ``generate_binary_structure`` makes), a background pixel is
     reached exactly when its background component (connected by that structure)
-    touches the array's edge: one ``ndi.label`` of the background finds them all.
+    touches the array's edge: one labelling of the background finds them all.
     Other structures take scipy's own road.
     """
     import scipy.ndimage as ndi
@@ -107,7 +107,7 @@ def _fill_holes_kernel(image: np.ndarray, *, structure: Any = None) -> np.ndarra
     s = L.normalize_structure(structure, image.ndim)
     if image.ndim == 0 or 0 in image.shape or not _labels_like_propagation(s):
         return ndi.binary_fill_holes(image, s)
-    lab, n = ndi.label(image == 0, s)
+    lab, n = L.mask_components(image == 0, s)
     touch = np.zeros(n + 1, bool)
     for axis in range(image.ndim):
         for end in (0, -1):
@@ -143,10 +143,12 @@ def _reconstruct_kernel(image, *, erode: Callable, structure: np.ndarray) -> np.
     """
     import scipy.ndimage as ndi
 
+    from .. import label as L
+
     image = image != 0
     eroded = erode(image)
     if structure[(1,) * structure.ndim]:
-        lab, n = ndi.label(image, structure)
+        lab, n = L.mask_components(image, structure)
         keep = np.zeros(n + 1, bool)
         keep[lab[eroded]] = True
         keep[0] = False
