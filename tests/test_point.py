@@ -241,3 +241,25 @@ def test_rgb_to_gray_errors():
         point.rgb_to_gray(np.zeros((4, 4, 4)))
     with pytest.raises(InvalidParameterError, match=r"got dtype complex128"):
         point.rgb_to_gray(np.zeros((4, 3), complex))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16", "int16"])
+@pytest.mark.parametrize("method", ["otsu", "percentile"])
+def test_a_whole_input_threshold_over_blocks_is_the_whole_arrays_for_every_small_dtype(
+    dtype, method
+):
+    # the engines' bounded passes (value counts for 8/16-bit images) over
+    # blocks of odd sizes, strided ones included, give the whole array's threshold
+    from skimage.filters import threshold_otsu
+
+    from batchimg.point import GlobalThreshold
+
+    rng = np.random.default_rng(5)
+    info = np.iinfo(dtype)
+    image = rng.integers(info.min, info.max, (7, 9, 11), endpoint=True).astype(dtype)
+    blocks = [image[:, :, :5], image[:3, :, 5:], image[3:, :, 5:]]
+    g = GlobalThreshold(method, 37.5 if method == "percentile" else None, image.dtype)
+    while (f := g.block_function()) is not None:
+        g.merge([f(b) for b in blocks])
+    expected = threshold_otsu(image) if method == "otsu" else np.percentile(image, 37.5)
+    assert g.value == expected
