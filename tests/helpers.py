@@ -16,6 +16,15 @@ import pytest
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+def python_lines(code: str) -> list[str]:
+    """The lines a fresh interpreter prints running ``code`` (it must succeed)."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return run.stdout.splitlines()
+
+
 def compute(x):
     """A numpy array from a dask or numpy array."""
     return x.compute() if isinstance(x, da.Array) else np.asarray(x)

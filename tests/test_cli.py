@@ -11,7 +11,7 @@ import pytest
 import scipy.ndimage as ndi
 import zarr
 from click.testing import CliRunner
-from helpers import dask_cluster
+from helpers import dask_cluster, python_lines
 
 from batchimg.cli import main
 from batchimg.workflow.demo import blobs
@@ -116,9 +116,7 @@ def test_the_command_freezes_the_collector_as_it_ends_and_a_call_from_python_doe
         "try:\n    main(['ops'])\nexcept SystemExit as e:\n"
         "    print('standalone', e.code, gc.get_freeze_count() > 0)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.splitlines()
+    out = python_lines(code)
     assert "called 0" in out
     assert out[-1] == "standalone 0 True"
 

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import zarr
 from click.testing import CliRunner
-from helpers import dask_cluster
+from helpers import dask_cluster, python_lines
 
 from batchimg.cli import main
 from batchimg.errors import InputError, InvalidParameterError, WorkflowError
@@ -362,9 +362,7 @@ def test_the_workers_modules_and_the_command_leave_dask_array_and_pandas_unimpor
         "x = da.zeros(3)\n"
         "print(is_dask_array(x), type(x).__module__, pd.DataFrame.__module__, repr(da))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.splitlines()
+    out = python_lines(code)
     assert out == [
         "[]",
         "False <deferred module 'dask.array' (not imported yet)>",
