@@ -125,9 +125,10 @@ def _first_global(first_spatial: np.ndarray, image: int, spatial_size: int) -> n
 
 def _label_pass1(mask, *intensity, structure, start, shape, needs, stack, cache=None, region=None):
     """Local labels of one block: (summary, faces, partial statistics)."""
+    foreground = mask != 0
     if cache is not None:
-        cache[region] = mask != 0
-    local, n = mask_components(mask, structure)
+        cache[region] = foreground
+    local, n = mask_components(foreground, structure)
     img = intensity[0] if intensity else None
     if stack:
         spatial = local[0]

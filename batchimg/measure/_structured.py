@@ -10,6 +10,7 @@ structure. Arrays derived from it (``x + 1``, ``x[0]``) are ordinary dask arrays
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -42,34 +43,29 @@ def to_structure(value: Any, kind: str) -> Any:
     raise AssertionError(kind)  # pragma: no cover
 
 
+@functools.cache
 def _structured_class() -> type:
     """The :class:`Structured` class, made on first use.
 
     It subclasses ``da.Array``, whose import waits until a dask array is wanted (see
     :mod:`batchimg._lazy`).
     """
-    global _CLASS
-    if _CLASS is None:
 
-        class Structured(da.Array):
-            """A dask array that computes to a scipy structure (see the module docstring)."""
+    class Structured(da.Array):
+        """A dask array that computes to a scipy structure (see the module docstring)."""
 
-            __slots__ = ("_structure",)
+        __slots__ = ("_structure",)
 
-            def __dask_postcompute__(self):
-                func, args = super().__dask_postcompute__()
-                return _finalize, (func, args, self._structure)
+        def __dask_postcompute__(self):
+            func, args = super().__dask_postcompute__()
+            return _finalize, (func, args, self._structure)
 
-            def __reduce__(self):
-                return (_rebuild, (self.dask, self.name, self.chunks, self._meta, self._structure))
+        def __reduce__(self):
+            return (_rebuild, (self.dask, self.name, self.chunks, self._meta, self._structure))
 
-        Structured.__module__ = __name__
-        Structured.__qualname__ = "Structured"
-        _CLASS = Structured
-    return _CLASS
-
-
-_CLASS: type | None = None
+    Structured.__module__ = __name__
+    Structured.__qualname__ = "Structured"
+    return Structured
 
 
 def __getattr__(name: str) -> Any:
