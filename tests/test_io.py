@@ -14,10 +14,13 @@ import pytest
 import tifffile
 import zarr
 from helpers import assert_same
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from batchimg.errors import InputError, InputNotFoundError, InvalidParameterError
 from batchimg.io import (
     ImageStack,
+    RawFile,
     images,
     natural_sort_key,
     open_images,
@@ -379,6 +382,51 @@ def test_raw_fortran_order_and_dtypes(tmp_path, dtype):
     assert block.flags.c_contiguous and block.flags.owndata and type(block) is np.ndarray
     one_d = open_raw(path, shape=vol.size, dtype=dtype, chunks=50)
     assert_same(one_d, vol.ravel(order="F"))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_raw_reads_equal_numpy_for_any_window(tmp_path, monkeypatch, data):
+    # every layout, dtype, window and run threshold (widened rows, direct runs, one
+    # element); the reads never memory-map the file
+    shape = data.draw(st.lists(st.integers(1, 9), min_size=1, max_size=4).map(tuple))
+    dtype = data.draw(st.sampled_from(["uint8", ">u2", "<f8"]))
+    order = data.draw(st.sampled_from("CF"))
+    vol = (np.arange(np.prod(shape)).reshape(shape) * 7 % 251).astype(dtype)
+    path = tmp_path / "v.raw"
+    path.write_bytes(b"HEAD" + vol.tobytes(order=order))
+    runs = (
+        data.draw(st.sampled_from([1, 16, 1 << 16])),
+        data.draw(st.sampled_from([1, 64, 1 << 20])),
+    )
+    key = []
+    for n in shape:
+        if data.draw(st.booleans()):
+            key.append(data.draw(st.integers(-n, n - 1)))
+        else:
+            key.append(slice(data.draw(st.integers(0, n)), data.draw(st.integers(0, n))))
+    key = tuple(key)
+    stored = RawFile(str(path), shape, np.dtype(dtype), 4, order)
+    with monkeypatch.context() as m:
+        m.setattr("batchimg.io.raw._MIN_RUN", runs[0])
+        m.setattr("batchimg.io.raw._MAX_RUN", runs[1])
+        if not all(isinstance(k, int) for k in key):
+            m.setattr("numpy.memmap", None)
+        got = stored[key]
+    np.testing.assert_array_equal(got, vol[key], strict=True)
+    assert got.flags.c_contiguous
+
+
+def test_raw_file_cut_short_while_read_says_so(raw_volume, tmp_path):
+    path, _, offset = raw_volume
+    x = open_raw(path, shape=(10, 12, 14), dtype=">u2", offset=offset, chunks=(5, 12, 14))
+    with open(path, "r+b") as f:
+        f.truncate(offset + 5 * 12 * 14 * 2 + 100)
+    assert_same(x[:5], np.fromfile(path, ">u2", 5 * 12 * 14, offset=offset).reshape(5, 12, 14))
+    with pytest.raises(InputError, match=r"^'.*vol\.raw' ended at byte 1796, inside the volume"):
+        x[5:].compute()
 
 
 def test_raw_size_mismatch_message(tmp_path, monkeypatch):
