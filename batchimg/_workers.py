@@ -15,13 +15,24 @@ from ._paths import is_zarr
 
 #: What a task of either engine imports: preloaded by the local workers' server, sent
 #: to a cluster's workers at connection (``Executor.warm``), and imported by ``dask
-#: worker --preload batchimg.workflow.preload`` when a worker starts.
+#: worker --preload batchimg.workflow.preload`` when a worker starts. The engines
+#: import their writers and readers where they use them (zarr, pyarrow, the image
+#: decoders, cc3d; scikit-image's subpackages load their modules on first use), so
+#: those are named too: otherwise every worker imported them in its first task
+#: (236 modules, 0.2 s a worker on cleanup.yaml's collection).
 WORKER_MODULES = (
     "batchimg.workflow.collection",
     "batchimg.workflow.volume",
     "batchimg.workflow.omezarr",
+    "batchimg.workflow.tables",
     "skimage.filters",
+    "skimage.filters.thresholding",
     "skimage.measure",
+    "zarr",
+    "pyarrow.parquet",
+    "PIL.PngImagePlugin",
+    "tifffile",
+    "cc3d",
 )
 #: The hash seed dask gives its own worker processes (task keys hash alike in all).
 HASH_SEED = "6640"
