@@ -34,6 +34,13 @@ WORKER_MODULES = (
     "tifffile",
     "cc3d",
 )
+#: What a volume's tasks also import on a cluster's workers: their graph names
+#: dask.array's functions (``from_array``'s getter, ``concatenate``, ...), so a worker
+#: imports dask.array (and, through it, xarray and pandas where installed: 527 modules,
+#: about a second) when it unpickles its first volume task. A collection's tasks never
+#: do, so the local workers' server leaves it out; a cluster's workers are sent it
+#: once the input is known to be a volume, and ``batchimg.workflow.preload`` imports it.
+VOLUME_WORKER_MODULES = ("dask.array",)
 #: The hash seed dask gives its own worker processes (task keys hash alike in all).
 HASH_SEED = "6640"
 _GLOB = frozenset("*?[")
@@ -112,6 +119,7 @@ def start_forkserver(source: str, modules: Sequence[str] = WORKER_MODULES) -> bo
 
 __all__ = [
     "HASH_SEED",
+    "VOLUME_WORKER_MODULES",
     "WORKER_MODULES",
     "fix_hash_seed",
     "forkserver_context",

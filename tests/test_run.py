@@ -21,7 +21,7 @@ from batchimg.cli import main
 from batchimg.errors import InputError, InvalidParameterError, WorkflowError
 from batchimg.workflow import check, info, open_result, parse_workflow, run
 from batchimg.workflow.demo import blobs, bundled_workflow
-from batchimg.workflow.scheduler import WORKER_MODULES, resolve
+from batchimg.workflow.scheduler import VOLUME_WORKER_MODULES, WORKER_MODULES, resolve
 
 BATCHIMG = str(Path(sys.executable).parent / "batchimg")
 SEG = """name: seg
@@ -397,6 +397,39 @@ def test_a_run_honours_dask_config(tmp_path, monkeypatch):
     assert seen and set(seen) == {"sync"}
 
 
+def test_a_cluster_is_sent_the_volume_modules_once_the_input_is_a_volume(tmp_path, monkeypatch):
+    # a volume's tasks unpickle into dask.array on a worker: a cluster's workers import
+    # it while this process plans; a collection, or local threads, never ask for it
+    from distributed import Client, LocalCluster
+
+    from batchimg.workflow.scheduler import Executor
+
+    sent = []
+    real = Executor.warm
+
+    def spy(self, modules):
+        sent.append((self.distributed, tuple(modules)))
+        return real(self, modules)
+
+    monkeypatch.setattr(Executor, "warm", spy)
+    volume = blobs((48, 56), seed=3)
+    images = _images(tmp_path / "images", n=2)
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as c,
+        Client(c) as client,
+    ):
+        run(parse_workflow(SEG), volume, tmp_path / "vol", scheduler=client)
+        assert sent == [(True, WORKER_MODULES), (True, VOLUME_WORKER_MODULES)]
+        sent.clear()
+        run(parse_workflow(SEG), images, tmp_path / "coll", scheduler=client)
+        assert sent == [(True, WORKER_MODULES)]
+    sent.clear()
+    run(parse_workflow(SEG), volume, tmp_path / "local")
+    assert sent and all(m == WORKER_MODULES and not d for d, m in sent)
+
+
 # a lambda: sent to the workers by value (this test module is not importable there)
 _has_modules = lambda names: all(n in __import__("sys").modules for n in names)  # noqa: E731
 
@@ -407,7 +440,7 @@ def test_workers_started_with_the_preload_hold_the_engines_before_any_run(tmp_pa
 
     with dask_cluster(1, ["--preload", "batchimg.workflow.preload"]) as (address, _):
         with Client(address) as client:
-            assert all(client.run(_has_modules, WORKER_MODULES).values())
+            assert all(client.run(_has_modules, WORKER_MODULES + VOLUME_WORKER_MODULES).values())
             images = _images(tmp_path / "images", n=2)
             run(parse_workflow(SEG), images, tmp_path / "out", scheduler=client)
     local = run(parse_workflow(SEG), images, tmp_path / "local")
@@ -439,7 +472,7 @@ def test_a_real_cluster_from_a_terminal_a_scheduler_file_and_a_client(tmp_path, 
         assert proc.returncode == 0, proc.stderr
         assert f"scheduler: distributed {address}" in proc.stderr
         with Client(address) as client:  # the run had the workers import both engines
-            assert all(client.run(_has_modules, WORKER_MODULES).values())
+            assert all(client.run(_has_modules, WORKER_MODULES + VOLUME_WORKER_MODULES).values())
         proc = subprocess.run(
             [
                 BATCHIMG,

@@ -356,6 +356,10 @@ def _run(
         from .scheduler import WORKER_MODULES
 
         executor.warm(WORKER_MODULES)  # the processes start while this one plans
+    elif inp.kind == "volume" and executor.distributed:
+        from .scheduler import VOLUME_WORKER_MODULES
+
+        executor.warm(VOLUME_WORKER_MODULES)  # a cluster's workers, while this one plans
     plan = compile_plan(workflow, image_spec(inp), inp.kind)
     if opts.resume and old is None:
         done = _already_complete(out.path, workflow, inp, table)

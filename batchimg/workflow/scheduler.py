@@ -31,7 +31,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._params import did_you_mean
-from .._workers import WORKER_MODULES, fix_hash_seed, forkserver_context, forkserver_wanted
+from .._workers import (
+    VOLUME_WORKER_MODULES,
+    WORKER_MODULES,
+    fix_hash_seed,
+    forkserver_context,
+    forkserver_wanted,
+)
 from ..errors import InputError, InvalidParameterError
 from .progress import Progress
 
@@ -498,6 +504,7 @@ def _named(name: str, workers: int | None, cores: int, how: str) -> Executor:
 __all__ = [
     "Executor",
     "LOCAL",
+    "VOLUME_WORKER_MODULES",
     "WORKER_MODULES",
     "import_all",
     "limit_arenas",
