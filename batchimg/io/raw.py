@@ -17,7 +17,7 @@ from ..errors import InputError, InputNotFoundError, InvalidParameterError
 
 
 class RawFile:
-    """An array-like over a raw file that reads each selection with ``pread``.
+    """An array-like over a raw file that reads each selection into a new array.
 
     It holds ``(path, shape, dtype, offset, order)`` and nothing else, so a dask
     graph built on it pickles to a few hundred bytes whatever the file's size.
@@ -134,18 +134,14 @@ class RawFile:
                 rows = scratch.view(self.dtype).reshape(size[k], *shape[k + 1 :])
                 cut = (slice(None), *map(slice, starts[k + 1 :], stops[k + 1 :]))
             first = sum(a * st for a, st in zip(starts[: k + 1], strides, strict=False))
-            fd = os.open(self.path, os.O_RDONLY)
-            try:
+            with open(self.path, "rb", buffering=0) as f:
                 for lead in np.ndindex(*size[:k]):
                     at = self.offset + first + sum(map(operator.mul, lead, strides))
                     target = out[lead]
-                    _pread_into(
-                        fd, scratch if wide else target.reshape(-1).view(np.uint8), at, self.path
-                    )
+                    buf = scratch if wide else target.reshape(-1).view(np.uint8)
+                    _read_into(f, buf, at, self.path)
                     if wide:
                         target[...] = rows[cut]
-            finally:
-                os.close(fd)
         if self.order == "F":
             out = np.ascontiguousarray(out.transpose())
         if dropped:
@@ -165,12 +161,13 @@ _MIN_RUN = 1 << 16
 _MAX_RUN = 1 << 20
 
 
-def _pread_into(fd: int, buf: np.ndarray, offset: int, path: str) -> None:
-    """Fill the bytes of ``buf`` from ``fd`` at ``offset``; a short file is an InputError."""
+def _read_into(f: Any, buf: np.ndarray, offset: int, path: str) -> None:
+    """Fill ``buf`` from the unbuffered file ``f`` at ``offset``; a short file is an InputError."""
     view = memoryview(buf).cast("B")
+    f.seek(offset)
     while len(view):
-        got = os.preadv(fd, [view], offset)
-        if got == 0:
+        got = f.readinto(view)
+        if not got:
             raise InputError(
                 f"{path!r} ended at byte {offset}, inside the volume its shape describes; "
                 "was it truncated while the run read it?"
