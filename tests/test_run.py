@@ -472,7 +472,7 @@ def test_a_real_cluster_from_a_terminal_a_scheduler_file_and_a_client(tmp_path, 
         assert proc.returncode == 0, proc.stderr
         assert f"scheduler: distributed {address}" in proc.stderr
         with Client(address) as client:  # the run had the workers import both engines
-            assert all(client.run(_has_modules, WORKER_MODULES + VOLUME_WORKER_MODULES).values())
+            assert all(client.run(_has_modules, WORKER_MODULES).values())
         proc = subprocess.run(
             [
                 BATCHIMG,
