@@ -19,7 +19,8 @@ from ._paths import is_zarr
 #: import their writers and readers where they use them (zarr, pyarrow, the image
 #: decoders, cc3d; scikit-image's subpackages load their modules on first use), so
 #: those are named too: otherwise every worker imported them in its first task
-#: (236 modules, 0.2 s a worker on cleanup.yaml's collection).
+#: (236 modules, 0.2 s a worker on cleanup.yaml's collection; 149 more, 0.3 s, where
+#: a per-object property such as solidity is measured).
 WORKER_MODULES = (
     "batchimg.workflow.collection",
     "batchimg.workflow.volume",
@@ -28,6 +29,8 @@ WORKER_MODULES = (
     "skimage.filters",
     "skimage.filters.thresholding",
     "skimage.measure",
+    "skimage.measure._regionprops",  # the per-object properties' road
+    "skimage.morphology",  # its convex hulls
     "zarr",
     "pyarrow.parquet",
     "PIL.PngImagePlugin",

@@ -430,6 +430,34 @@ def test_a_cluster_is_sent_the_volume_modules_once_the_input_is_a_volume(tmp_pat
     assert sent and all(m == WORKER_MODULES and not d for d, m in sent)
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["ascent_edges.yaml", "segmentation.yaml", "denoising.yaml", "cleanup.yaml", "nuclei.yaml"],
+)
+def test_a_local_workers_tasks_import_nothing_its_server_had_not(tmp_path, name):
+    # every module a bundled workflow's tasks use is preloaded by the workers' server
+    # (WORKER_MODULES), so no worker pays for imports in its first task; dask.config's
+    # initializer runs in each worker (without dask's warning that it ignores it)
+    import functools
+
+    import worker_probe
+
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    images = _images(tmp_path / "images", n=4, shape=(64, 64))
+    record = functools.partial(worker_probe.record_imports, str(probe))
+    with dask.config.set({"multiprocessing.initializer": record}):
+        run(
+            parse_workflow(bundled_workflow(name).read_text()),
+            images,
+            tmp_path / "out",
+            scheduler="processes",
+            workers=2,
+        )
+    imported = {p.stem: p.read_text().split() for p in probe.glob("*.txt")}
+    assert imported and all(not names for names in imported.values()), imported
+
+
 # a lambda: sent to the workers by value (this test module is not importable there)
 _has_modules = lambda names: all(n in __import__("sys").modules for n in names)  # noqa: E731
 

@@ -146,9 +146,13 @@ class Executor:
         kw: dict[str, Any] = {"scheduler": named_schedulers[self.name]}
         if self.workers and self.name in ("threads", "processes"):
             kw["num_workers"] = self.workers
+        config = {}
         if self.pool is not None:
             kw["pool"] = self.pool
-        with _Count():
+            # the pool's workers ran dask.config's initializer when they started
+            # (process_pool); left in the config, dask warns that it ignores it
+            config["multiprocessing.initializer"] = None
+        with _Count(), dask.config.set(config):
             return list(dask.compute(*objs, **kw))
 
     def _compute_distributed(self, objs: list, progress: Progress) -> list:
