@@ -516,6 +516,34 @@ def test_moment_shifts_equal_the_moments_about_the_new_point():
             np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize(
+    "index_dtype", [np.uint8, np.uint16, np.int32, np.uint32, np.int64, np.intp]
+)
+@pytest.mark.parametrize("lut_dtype", [bool, np.uint32, np.int64, np.float64])
+def test_take_lut_equals_numpy_indexing(monkeypatch, index_dtype, lut_dtype):
+    # slab by slab (sizes below, at and above a slab, 1-D to 3-D, a strided view, a
+    # mask, negative indices) the lookup is numpy's, values, dtype, shape and errors
+    monkeypatch.setattr(_regions.fore, "TAKE_SLAB", 64)
+    rng = np.random.default_rng(11)
+    lut = rng.integers(0, 200, 90).astype(lut_dtype)
+    hi = min(len(lut), np.iinfo(index_dtype).max + 1)
+    for shape in [(5,), (64,), (65,), (7, 33), (3, 10, 13), (0, 4)]:
+        index = rng.integers(0, hi, shape).astype(index_dtype)
+        for idx in (index, index[..., ::2]):
+            got = _regions.take_lut(lut, idx)
+            assert got.dtype == lut.dtype and got.shape == idx.shape
+            np.testing.assert_array_equal(got, lut[idx])
+    negative = rng.integers(-len(lut), len(lut), (9, 20))
+    np.testing.assert_array_equal(_regions.take_lut(lut, negative.astype(np.int32)), lut[negative])
+    mask = rng.random(len(lut)) > 0.5
+    np.testing.assert_array_equal(_regions.take_lut(lut, mask), lut[mask])
+    bad = np.full((10, 10), len(lut), index_dtype)
+    with pytest.raises(IndexError, match="out of bounds"):
+        lut[bad]
+    with pytest.raises(IndexError, match="out of bounds"):
+        _regions.take_lut(lut, bad)
+
+
 def test_a_region_larger_than_the_crop_limit_is_named():
     lab = np.zeros((6, 8), np.int32)
     lab[1:5, 1:7] = 4

@@ -12,7 +12,7 @@ Everything here is private to batchimg; the names are public so that the library
 modules can share them.
 """
 
-from .fore import flat_nonzero
+from .fore import flat_nonzero, take_lut
 from .objects import (
     CROP_LIMIT,
     check_crop,
@@ -118,6 +118,7 @@ __all__ = [
     "sparse_stats",
     "stats_delayed",
     "table_columns",
+    "take_lut",
     "tree_reduce",
     "value_shape",
     "variance_from",

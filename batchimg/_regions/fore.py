@@ -30,6 +30,36 @@ def flat_nonzero(a: np.ndarray) -> np.ndarray:
     return np.flatnonzero(a if a.dtype == bool else a != 0)
 
 
+#: Pixels a slab of :func:`take_lut` (its index and output buffers stay in the cache).
+TAKE_SLAB = 1 << 18
+
+
+def take_lut(lut: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``lut[index]`` for a block of labels, in slabs of :data:`TAKE_SLAB` pixels.
+
+    numpy casts a whole index array of another integer type (the uint32 labels of a
+    block) to intp before gathering: a 32 MiB temporary for a 4-Mpixel block, fresh
+    memory for every block. Slab by slab the cast stays small and is reused; on a
+    16x256x1024 uint32 block that halved the time of ``lut[index]`` (one thread, and
+    two side by side). Same values and errors as ``lut[index]`` (negative indices
+    count from the end; one out of range raises IndexError); an index that is not
+    integral (a mask) is indexed as numpy does.
+    """
+    index = np.asarray(index)
+    if (
+        index.size <= TAKE_SLAB
+        or index.dtype.kind not in "iu"
+        or index.dtype == np.intp
+        or not index.flags.c_contiguous
+    ):
+        return lut[index]
+    out = np.empty(index.shape, lut.dtype)
+    flat, dest = index.reshape(-1), out.reshape(-1)
+    for s in range(0, flat.size, TAKE_SLAB):
+        np.take(lut, flat[s : s + TAKE_SLAB], out=dest[s : s + TAKE_SLAB])
+    return out
+
+
 def compact(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Compact the nonzero labels of ``flat``.
 
@@ -57,7 +87,7 @@ def compact_values(flat: np.ndarray, *, background: bool) -> tuple:
         n = len(present)
         lut = np.full(span, n, dtype=np.intp)
         lut[present] = np.arange(n)
-        return present.astype(np.int64) + lo, lut[idx], counts[present].astype(np.int64)
+        return present.astype(np.int64) + lo, take_lut(lut, idx), counts[present].astype(np.int64)
     import pandas as pd
 
     codes, uniq = pd.factorize(flat, sort=True)
@@ -67,7 +97,7 @@ def compact_values(flat: np.ndarray, *, background: bool) -> tuple:
     n = len(labels)
     lut = np.full(len(uniq), n, dtype=np.intp)
     lut[keep] = np.arange(n)
-    inv = lut[codes]
+    inv = take_lut(lut, codes)
     counts = np.bincount(inv, minlength=n + 1)[:n].astype(np.int64)
     return labels, inv, counts
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .fore import take_lut
 from .moments import shift
 
 #: How each field merges.
@@ -215,7 +216,8 @@ def apply_mapping(block: np.ndarray, mapping: Any, dtype: Any) -> np.ndarray:
         pos = np.clip(np.searchsorted(keys, block), 0, len(keys) - 1)
         hit = keys[pos] == block
         return np.where(hit, values[pos], 0).astype(dtype, copy=False)
-    return np.asarray(mapping)[block].astype(dtype, copy=False)
+    # the lookup array is cast, not the block's result (same values, one small copy)
+    return take_lut(np.asarray(mapping).astype(dtype, copy=False), block)
 
 
 __all__ = ["FIELD_OPS", "apply_mapping", "concat", "group", "merge"]

@@ -20,7 +20,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 from .. import _params as P
 from .._lazy import da
-from .._regions import block_offsets, flat_nonzero
+from .._regions import block_offsets, flat_nonzero, take_lut
 from ..errors import InvalidParameterError
 
 # --------------------------------------------------------------------------- structure
@@ -362,11 +362,11 @@ def local_labels(block, *, structure, by_value):
 
 def relabel_block(block, mapping, *, structure, by_value):
     """The block's output: its local labels (found again) mapped through ``mapping``."""
-    return mapping[local_labels(block, structure=structure, by_value=by_value)]
+    return take_lut(mapping, local_labels(block, structure=structure, by_value=by_value))
 
 
 def apply_map(local, mapping):
-    return mapping[local]
+    return take_lut(mapping, local)
 
 
 # --------------------------------------------------------------------------- graph

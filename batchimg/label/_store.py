@@ -147,7 +147,7 @@ def _label_pass1(mask, *intensity, structure, start, shape, needs, stack, cache=
 
 def _label_pass2(mask, mapping, *, structure, target, region, done=None):
     local, _ = mask_components(mask, structure)
-    target[region] = mapping[local]
+    target[region] = R.take_lut(mapping, local)
     if done is not None:
         _touch(done)
 
@@ -227,7 +227,7 @@ def _flag_pass2(block, mapping, *, kind, structure, stack, bgval, target, region
         local[0], _ = _components_of(kind, block[0], structure)
     else:
         local, _ = _components_of(kind, block, structure)
-    hit = mapping[local]
+    hit = R.take_lut(mapping, local)
     if kind == "fill_holes":
         out = ~hit  # background reached from the border stays background
     elif kind == "propagation":

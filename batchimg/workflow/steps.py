@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._overlap import Spec, make_step
+from .._regions import take_lut
 from ..errors import InputError, InvalidParameterError
 from . import registry
 from .model import ImageSpec, Output, PlannedStep
@@ -113,7 +114,7 @@ def _fill_holes_kernel(image: np.ndarray, *, structure: Any = None) -> np.ndarra
         for end in (0, -1):
             touch[np.take(lab, end, axis=axis)] = True
     touch[0] = False  # the foreground
-    return ~touch[lab]
+    return ~take_lut(touch, lab)
 
 
 def _labels_like_propagation(s: np.ndarray) -> bool:
@@ -152,7 +153,7 @@ def _reconstruct_kernel(image, *, erode: Callable, structure: np.ndarray) -> np.
         keep = np.zeros(n + 1, bool)
         keep[lab[eroded]] = True
         keep[0] = False
-        return keep[lab]
+        return take_lut(keep, lab)
     return ndi.binary_propagation(eroded, structure, mask=image)
 
 
