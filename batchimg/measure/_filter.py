@@ -88,12 +88,15 @@ def _counts_only(lab: np.ndarray) -> dict | None:
     increasing order), at a fraction of its cost on the small, densely numbered
     label images of a collection; None where it does not apply.
     """
-    if lab.dtype.kind not in "iu" or lab.size == 0:
+    if lab.dtype.kind not in "iu" or lab.size == 0 or int(lab.max()) > lab.size:
         return None
-    lo, hi = int(lab.min()), int(lab.max())
-    if lo < 0 or hi > lab.size:
+    flat = lab.ravel()
+    if flat.dtype == np.uint64:  # bincount takes what casts safely to intp
+        flat = flat.astype(np.intp)
+    try:
+        counts = np.bincount(flat, minlength=1)
+    except ValueError:  # a negative label
         return None
-    counts = np.bincount(lab.ravel().astype(np.intp, copy=False), minlength=1)
     labels = np.flatnonzero(counts[1:]) + 1
     return {"label": labels.astype(np.int64), "count": counts[labels].astype(np.int64)}
 
