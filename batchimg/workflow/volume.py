@@ -45,7 +45,7 @@ import numpy as np
 from .chunking import block_grid
 from .collection import EngineResult
 from .folder import Staging
-from .omezarr import _codecs, create_array
+from .omezarr import compressors, create_array
 from .plan import INPUT, Output, Plan, PlannedStep, Stage, apply_step, make_threshold_step
 
 log = logging.getLogger("batchimg")
@@ -678,7 +678,7 @@ class VolumeRun:
             shape=like.shape,
             chunks=chunks,
             dtype=like.dtype,
-            compressors=_codecs(),
+            compressors=compressors(),
             overwrite=True,
         )
 
