@@ -212,9 +212,10 @@ def _flag_pass1(
     else:
         hit = seed[0] != 0
     flag = np.bincount(local[hit].ravel(), minlength=n + 1)[1:] > 0
-    from ._merge import first_pixels
-
-    small = {"n": n, "first": first_pixels(local, n, start, shape), "flag": flag}
+    # a flag sink asks only which components hold a flagged pixel, not their numbers
+    # (merged by components(), not raster_numbers()): no first pixels, which cost more
+    # than the labelling itself (31-40 ms against 28 ms on a 16x256x1024 block)
+    small = {"n": n, "first": np.empty(0, np.int64), "flag": flag}
     faces = {"labels": block_faces(local)}
     if kind == "clear_border":
         faces["values"] = block_faces(block)
