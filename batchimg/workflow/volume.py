@@ -560,7 +560,9 @@ class VolumeRun:
         if s.op == "reconstruct_by_propagation":
             extra_need[s.source] = (int(s.params.get("iterations", 1)),) * len(self.shape)
         inten = None
-        if measured or any(self.plan.steps[t - 1].intensity for t in stage.tail):
+        if (measured and self.plan.measures_intensity) or any(
+            self.plan.steps[t - 1].intensity for t in stage.tail
+        ):
             inten = self.plan.intensity
             if inten not in want:
                 want.append(inten)
