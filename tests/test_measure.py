@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from unittest import mock
 
 import dask
 import dask.array as da
@@ -862,9 +863,42 @@ def test_a_block_found_from_its_runs_is_the_block_found_from_its_pixels(
     np.testing.assert_array_equal(runs.first, pixels.first)
     gshape = tuple(s + o for s, o in zip(shape, offset, strict=True))
     for needs in (frozenset(), frozenset({"bbox", "first"}), _regions.fore.RUN_NEEDS):
-        got = _stats.measure_block(lab, None, offset, gshape, needs)
+        with mock.patch.dict(_stats.RUN_FRACTION, counts=0.0, boxes=0.0):  # the runs road
+            got = _stats.measure_block(lab, None, offset, gshape, needs)
         want = _stats.measure_block(lab, None, offset, gshape, needs, nz=_regions.flat_nonzero(lab))
         assert got.keys() == want.keys()
         for k in got:
             np.testing.assert_array_equal(got[k], want[k], err_msg=k)
             assert got[k].dtype == want[k].dtype, k
+
+
+def test_the_runs_road_is_taken_where_it_is_the_faster_one(monkeypatch):
+    # the measurement picks its road by the sampled foreground: a sparse image's pixels
+    # are listed, a dense image's runs found; an intensity statistic needs the pixels
+    calls = []
+    real = _regions.fore.Fore.from_runs.__func__
+    monkeypatch.setattr(
+        _regions.fore.Fore,
+        "from_runs",
+        classmethod(lambda cls, lab, offset: calls.append(lab.shape) or real(cls, lab, offset)),
+    )
+    rng = np.random.default_rng(5)
+    dense = ndi.label(ndi.gaussian_filter(rng.random((64, 64)), 2) > 0.5)[0]
+    sparse = np.zeros((64, 64), np.int32)
+    sparse[10:12, 20:23] = 1
+    sparse[40, 5:9] = 2
+    img = rng.random((64, 64))
+    cases = [  # labels, needs, image, runs road
+        (dense, frozenset(), None, True),
+        (dense, frozenset({"bbox", "coords"}), None, True),
+        (dense, frozenset({"bbox", "isum"}), img, False),
+        (sparse, frozenset(), None, False),
+        (sparse, frozenset({"bbox"}), None, False),
+    ]
+    for lab, needs, image, runs in cases:
+        calls.clear()
+        got = _stats.measure_block(lab, image, (0, 0), lab.shape, needs)
+        assert bool(calls) == runs, (needs, runs)
+        want = _stats.measure_block(lab, image, (0, 0), lab.shape, needs, nz=np.flatnonzero(lab))
+        for k in want:
+            np.testing.assert_array_equal(got[k], want[k], err_msg=k)

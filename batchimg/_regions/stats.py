@@ -290,6 +290,25 @@ def _extreme_stats(fore: Fore, vals: np.ndarray, out) -> None:
     out["nnan"] = nnan
 
 
+#: Every how many pixels a block is sampled to guess its foreground fraction, and the
+#: fractions from which finding its runs beats listing its pixels: for counts alone,
+#: and with bounding boxes, first pixels or coordinate sums. Measured on 256x256
+#: images, 200 each: at 1% foreground counts took 249 us by the runs against 130 us
+#: by the pixels, boxes and centroids 392 against 374 us; at 50%, 324 against 461 us
+#: and 511 against 852 us (16x256x1024 blocks at 50%: 19 against 67 ms).
+RUN_SAMPLE = 61
+RUN_FRACTION = {"counts": 0.25, "boxes": 0.05}
+
+
+def _runs_pay(lab: np.ndarray, needs: frozenset) -> bool:
+    """Whether :meth:`Fore.from_runs` is the faster road for ``needs`` on ``lab``."""
+    if lab.size == 0:
+        return False
+    sample = lab.reshape(-1)[::RUN_SAMPLE]
+    fraction = np.count_nonzero(sample) / sample.size
+    return fraction >= RUN_FRACTION["boxes" if needs else "counts"]
+
+
 def measure_block(
     lab: np.ndarray,
     img: np.ndarray | None,
@@ -311,7 +330,13 @@ def measure_block(
     local statistics); ``nz``, ``values`` and ``pidx`` are the measured pixels (see
     :func:`.local.core_foreground`) when the caller has them.
     """
-    if nz is None and values is None and not background and needs <= RUN_NEEDS:
+    if (
+        needs <= RUN_NEEDS
+        and nz is None
+        and values is None
+        and not background
+        and _runs_pay(lab, needs)
+    ):
         # the runs suffice (no statistic reads ``img``): the pixels are not listed
         fore = Fore.from_runs(lab, offset)
         img = None
