@@ -515,3 +515,24 @@ def test_volume_blocks_fit_the_budget_with_the_least_halo(monkeypatch, name, per
     # the two running blocks fit the budget
     halo = volume_halo(plan)
     assert 2 * overlapped(got, halo, shape) * per_voxel <= budget
+
+
+@pytest.mark.parametrize(
+    "measure, reads_input",
+    [("[area, extent, equivalent_diameter_area]", False), ("[area, intensity_mean]", True)],
+)
+def test_a_label_stage_reads_the_intensity_image_only_for_intensity_properties(
+    measure, reads_input
+):
+    # cleanup.yaml's label stage reads the stored reconstruction; the input (the
+    # intensity image) only when a measured property reads intensities
+    wf = parse_workflow(
+        "name: c\nsteps:\n  - threshold: {method: otsu}\n"
+        "  - reconstruct_by_propagation: {iterations: 2}\n  - label: {}\n"
+        f"measure: {measure}\n"
+    )
+    plan = compile_plan(wf, ImageSpec((32, 64, 64), "uint8", axes="zyx"), "volume")
+    (stage,) = [s for s in plan.stages if s.reason.startswith("step 3 label")]
+    assert plan.measures_intensity == reads_input
+    assert ("input" in stage.roots) == reads_input, stage.roots
+    assert "reconstruct_by_propagation" in stage.roots
