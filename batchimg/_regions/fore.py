@@ -150,9 +150,9 @@ class Fore:
         of listing every labelled pixel and compacting each one's label (a
         16x256x1024 block, half foreground, in 12 components and 153k runs: the
         counts, bounding boxes and first pixels in 19 ms against 67 ms, the pixels
-        listed included). Counts, bounding boxes, first pixels
-        and coordinate sums then cost O(runs); the pixels themselves (:attr:`nz`,
-        :attr:`inv`) are expanded from the runs only if asked for.
+        listed included). Counts, bounding boxes, first pixels and coordinate sums
+        then cost O(runs); the pixels themselves (:attr:`nz`, :attr:`inv`) are
+        expanded from the runs only if asked for.
         """
         lab = np.asarray(lab)
         if lab.ndim == 0 or lab.size == 0:
