@@ -22,8 +22,8 @@ the whole process and peak RSS of its process tree, see ``_harness.py``):
 - **scaling**: the volume at 1x, 2x and 4x its size (the base volume repeated
   along the plane axis) and the collection at 250, 1,000 and 4,000 files;
 - **cluster**: the collection through a ``LocalCluster`` of 2 worker processes
-  (1 thread each) started here, ``batchimg run --scheduler tcp://...``, vs the
-  default local run.
+  (1 thread each) started here, ``batchimg run --scheduler tcp://...``, each run
+  against a local run of the same work made just before it.
 
 The anchors read the pipeline's parameters from the same workflow files. The
 table goes to stdout and to ``benchmarks/results.md`` (``--out``), written after
@@ -623,27 +623,28 @@ def main() -> None:
         print("cluster", flush=True)
         # the local reference may run first: it must not be the only one to read cold files
         _read_through([folders[n_files], vols[1]])
-        local_coll = coll_res.get(n_files) or batchimg_collection(n_files, "coll")
-        local_vol = vol_res.get(1) or batchimg_volume(1)
         base = {
             "collection": (
                 {"workflow": str(COLLECTION_WF), "input": str(folders[n_files])},
-                local_coll,
+                lambda: batchimg_collection(n_files, "coll"),
                 n_files,
                 "files/s",
             ),
             "volume": (
                 {"workflow": str(VOLUME_WF), "input": str(vols[1]), "raw_shape": vol_shape},
-                local_vol,
+                lambda: batchimg_volume(1),
                 int(np.prod(vol_shape)) / 1e6,
                 "Mvox/s",
             ),
         }
-        found: dict[str, dict[str, dict]] = {k: {} for k in base}
+        # each cluster run is paired with a local run made just before it: this machine's
+        # speed drifts by tens of percent within minutes, so one local run at the start
+        # is no reference for runs made minutes later
+        found: dict[str, dict[str, tuple[dict, dict]]] = {k: {} for k in base}
         for preload in (False, True):
             kw = {"preload": ["batchimg.workflow.preload"]} if preload else {}
-            for what, (a0, local, _, _) in base.items():
-                # a fresh cluster per case, started before the run (not timed)
+            for what, (a0, run_local, _, _) in base.items():
+                # a fresh cluster per case, started before the runs (not timed)
                 with LocalCluster(
                     n_workers=2,
                     threads_per_worker=1,
@@ -656,17 +657,28 @@ def main() -> None:
                     pids = [c.pid for c in psutil.Process().children(recursive=True)]
                     runs = ("preload",) if preload else ("fresh", "warm")
                     for tag in runs:
+                        local = run_local()
                         a = dict(a0, output=out_dir("cluster"), scheduler=cluster.scheduler_address)
-                        r = found[what][tag] = _run("batchimg", a, 3600, pids)
+                        r = _run("batchimg", a, 3600, pids)
+                        found[what][tag] = (r, local)
                         shutil.rmtree(a["output"], ignore_errors=True)
                         _check(r, local, f"cluster {what}")
-                        print(f"  {what} {tag}: {r['wall']:.1f} s", flush=True)
+                        print(
+                            f"  {what} {tag}: {r['wall']:.1f} s, local just before "
+                            f"{local['wall']:.1f} s",
+                            flush=True,
+                        )
         labels = {
             "fresh": "batchimg --scheduler tcp://... (fresh workers)",
             "warm": "the same again (workers that ran it once)",
             "preload": "fresh workers started with --preload batchimg.workflow.preload",
         }
-        for what, (_, local, units, unit) in base.items():
+        for what, (_, _, units, unit) in base.items():
+            rows = []
+            for tag, (r, local) in found[what].items():
+                rows.append(_row(labels[tag], r, units, unit, local))
+                rows.append(_row("batchimg, local default, the run just before", local, units,
+                                 unit, None))  # fmt: skip
             report.add(
                 f"## Cluster: the {what} above through a LocalCluster "
                 "(2 worker processes, 1 thread each)",
@@ -675,17 +687,18 @@ def main() -> None:
                 "added to the client's. *fresh*: the first run on new workers (they import "
                 "the engines when batchimg connects); *warm*: a second run on the same "
                 "workers; *preload*: new workers that imported the engines when they started "
-                "(`dask worker --preload batchimg.workflow.preload`). *wall / local*: this "
-                "row's wall time over the local run's (1.0: as fast as the local default; the "
-                "target is at most 1.10).",
+                "(`dask worker --preload batchimg.workflow.preload`). Each cluster run "
+                "follows a local run of the same work (batchimg's default local scheduler, "
+                "the cluster idle meanwhile); *wall / local* is the cluster run's wall time "
+                "over that local run's (1.0: as fast as the local default; the target is at "
+                "most 1.10).",
                 "",
                 "| run | wall (s) | throughput | peak RSS | wall / local | regions |",
                 "|---|---:|---:|---:|---:|---:|",
-                *(_row(labels[tag], r, units, unit, local) for tag, r in found[what].items()),
-                _row("batchimg, its default local scheduler", local, units, unit, None),
+                *rows,
                 "",
             )
-            for tag, r in found[what].items():
+            for tag, (r, local) in found[what].items():
                 summary[f"cluster_{what}_{tag}_vs_local"] = r["wall"] / local["wall"]
     if "workflows" in sections:
         from _harness import fmt_bytes
