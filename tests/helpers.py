@@ -93,6 +93,21 @@ def random_image(shape, dtype, seed: int = 1234) -> np.ndarray:
     return (rng.standard_normal(shape) * 50 + 100).astype(dtype)
 
 
+def ome_zarr_writer():
+    """ome-zarr-py's writer module, imported without its import-time deprecation warning.
+
+    ``ome_zarr.writer`` builds a deprecated ``Scaler`` as a default argument when it is
+    imported, which the suite's ``filterwarnings = error`` turns into a failure for
+    whichever test imports it first in a process.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import ome_zarr.writer
+    return ome_zarr.writer
+
+
 def _free_port() -> int:
     import socket
 

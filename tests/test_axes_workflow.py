@@ -14,6 +14,7 @@ import pytest
 import scipy.ndimage as ndi
 import tifffile
 import zarr
+from helpers import ome_zarr_writer
 from skimage.filters import threshold_otsu
 from skimage.measure import regionprops_table
 
@@ -260,7 +261,8 @@ def _validate(path):
 def test_ome_zarr_in_standard_ome_zarr_out(tmp_path, version):
     import xarray as xr
     from ome_zarr.format import FormatV04, FormatV05
-    from ome_zarr.writer import write_image
+
+    write_image = ome_zarr_writer().write_image
 
     data = _tczyx((1, 2, 6, 20, 24))[0]  # czyx
     fmt = FormatV04() if version == "0.4" else FormatV05()

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import tifffile
 import zarr
-from helpers import assert_same
+from helpers import assert_same, ome_zarr_writer
 
 from batchimg.errors import InputError, InvalidParameterError
 from batchimg.io import Axes, Input, open_input
@@ -112,10 +112,7 @@ def ome_tiff_collection(tmp_path):
 
 
 def _ome_zarr(tmp_path, version, **kw):
-    with warnings.catch_warnings():
-        # ome_zarr.writer builds a deprecated Scaler as a default argument when imported
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import ome_zarr.writer
+    writer = ome_zarr_writer()
     from ome_zarr.format import FormatV04, FormatV05
 
     fmt = FormatV04() if version == "0.4" else FormatV05()
@@ -123,7 +120,7 @@ def _ome_zarr(tmp_path, version, **kw):
     path = tmp_path / f"img{version}.zarr"
     root = zarr.open_group(path, mode="w", zarr_format=fmt.zarr_format)
     channel = {"color": "FFFFFF", "window": {"start": 0, "end": 999, "min": 0, "max": 999}}
-    ome_zarr.writer.write_image(
+    writer.write_image(
         a, root, axes="tczyx", fmt=fmt, scale_factors=(2,),
         scale={"t": 3.0, "c": 1.0, "z": 2.0, "y": 0.5, "x": 0.5},
         axes_units={"t": "second", "z": UM, "y": UM, "x": UM},
